@@ -1,0 +1,355 @@
+//! [`FieldType`]: the types a model field may have, with their schema and lax conversion.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
+
+use serde_json::{Map, Number, Value, json};
+
+use super::coerce::{self, IntError};
+use super::schema::Definitions;
+use super::validate::{ErrorKind, PathSegment, Validator};
+
+/// A type usable as a field of a plugin model (`#[derive(Inputs | ContextInputs | Outputs)]`).
+///
+/// It gives the field's JSON schema (as pydantic v1 would write it for the equivalent Python
+/// type), converts a JSON value into `Self` with pydantic v1's lax rules (see
+/// `docs/coercion.md`), and converts back to JSON.
+///
+/// Implemented for integers, `f32`/`f64`, `bool`, `String`, `Option<T>`, `Box<T>`, `Vec<T>`,
+/// `serde_json::Value` (Python `Any`), `serde_json::Map<String, Value>` (`dict`),
+/// `BTreeMap<String, T>` / `HashMap<String, T>` (`Dict[str, T]`) and every derived model.
+///
+/// Implement it for your own types to use them as fields:
+///
+/// ```
+/// use bk_plugin_core::{Definitions, ErrorKind, FieldType, Validator};
+/// use serde_json::{Map, Value, json};
+///
+/// /// A port number, sent as an int or a numeric string.
+/// struct Port(u16);
+///
+/// impl FieldType for Port {
+///     fn schema(defs: &mut Definitions) -> Map<String, Value> {
+///         u16::schema(defs)
+///     }
+///     fn coerce(value: &Value, v: &mut Validator) -> Option<Self> {
+///         let n = u16::coerce(value, v)?;
+///         if n == 0 {
+///             v.error(ErrorKind::Custom { message: "port 0 is reserved".into(), error_type: "value_error.port".into() });
+///             return None;
+///         }
+///         Some(Port(n))
+///     }
+///     fn to_json(&self) -> Value {
+///         json!(self.0)
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be used as a field of a plugin model",
+    label = "unsupported field type",
+    note = "supported: integers, `f32`/`f64`, `bool`, `String`, `Option<T>`, `Vec<T>`, `Box<T>`, `serde_json::Value`, `serde_json::Map<String, Value>`, `BTreeMap<String, T>`, `HashMap<String, T>`, and structs with `#[derive(Inputs)]`, `#[derive(ContextInputs)]` or `#[derive(Outputs)]`",
+    note = "to use another type, implement `bk_plugin_kit::FieldType` for it"
+)]
+pub trait FieldType: Sized + Send + Sync + 'static {
+    /// `true` when the field may be missing without a default (`Option<T>`, `Value`): such a
+    /// field is not listed in `required`.
+    const OPTIONAL: bool = false;
+
+    /// `true` only for `serde_json::Value` (Python `Any`): `Dict[str, Any]` has no
+    /// `additionalProperties` in pydantic's schema.
+    #[doc(hidden)]
+    const IS_ANY: bool = false;
+
+    /// The type's schema keys (no title, description or default). Models add their
+    /// definition to `defs` and return `{"$ref": ...}`.
+    fn schema(defs: &mut Definitions) -> Map<String, Value>;
+
+    /// Converts a non-null JSON value, recording every problem in `validator`.
+    fn coerce(value: &Value, validator: &mut Validator) -> Option<Self>;
+
+    /// Converts JSON `null`: an error (`none is not an allowed value`) unless overridden.
+    fn from_null(validator: &mut Validator) -> Option<Self> {
+        validator.error(ErrorKind::NoneNotAllowed);
+        None
+    }
+
+    /// The value of a missing field without a default: `None` means "required".
+    fn missing() -> Option<Self> {
+        None
+    }
+
+    /// Converts to JSON (outputs, schema defaults, stored data).
+    fn to_json(&self) -> Value;
+}
+
+fn type_schema(ty: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("type".into(), Value::String(ty.into()));
+    m
+}
+
+macro_rules! int_field {
+    ($($t:ty),*) => {$(
+        impl FieldType for $t {
+            fn schema(_: &mut Definitions) -> Map<String, Value> {
+                type_schema("integer")
+            }
+            fn coerce(value: &Value, validator: &mut Validator) -> Option<Self> {
+                let wide = match coerce::int(value) {
+                    Ok(i) => i,
+                    Err(IntError::Invalid) => {
+                        validator.error(ErrorKind::Integer);
+                        return None;
+                    }
+                    Err(IntError::Overflow { negative }) => if negative { i128::MIN } else { i128::MAX },
+                };
+                match <$t>::try_from(wide) {
+                    Ok(v) => Some(v),
+                    Err(_) => {
+                        validator.error(if wide > 0 {
+                            ErrorKind::TooLarge { limit: <$t>::MAX.to_string() }
+                        } else {
+                            ErrorKind::TooSmall { limit: <$t>::MIN.to_string() }
+                        });
+                        None
+                    }
+                }
+            }
+            fn to_json(&self) -> Value {
+                json!(*self)
+            }
+        }
+    )*};
+}
+int_field!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+
+macro_rules! float_field {
+    ($($t:ty),*) => {$(
+        impl FieldType for $t {
+            fn schema(_: &mut Definitions) -> Map<String, Value> {
+                type_schema("number")
+            }
+            fn coerce(value: &Value, validator: &mut Validator) -> Option<Self> {
+                match coerce::float(value) {
+                    Some(f) => Some(f as $t),
+                    None => {
+                        validator.error(ErrorKind::Float);
+                        None
+                    }
+                }
+            }
+            fn to_json(&self) -> Value {
+                Number::from_f64(f64::from(*self)).map_or(Value::Null, Value::Number)
+            }
+        }
+    )*};
+}
+float_field!(f32, f64);
+
+impl FieldType for bool {
+    fn schema(_: &mut Definitions) -> Map<String, Value> {
+        type_schema("boolean")
+    }
+    fn coerce(value: &Value, validator: &mut Validator) -> Option<Self> {
+        let out = coerce::boolean(value);
+        if out.is_none() {
+            validator.error(ErrorKind::Bool);
+        }
+        out
+    }
+    fn to_json(&self) -> Value {
+        Value::Bool(*self)
+    }
+}
+
+impl FieldType for String {
+    fn schema(_: &mut Definitions) -> Map<String, Value> {
+        type_schema("string")
+    }
+    fn coerce(value: &Value, validator: &mut Validator) -> Option<Self> {
+        let out = coerce::string(value);
+        if out.is_none() {
+            validator.error(ErrorKind::Str);
+        }
+        out
+    }
+    fn to_json(&self) -> Value {
+        Value::String(self.clone())
+    }
+}
+
+/// Python `Any`: every value, `null` included; never required.
+impl FieldType for Value {
+    const OPTIONAL: bool = true;
+    const IS_ANY: bool = true;
+    fn schema(_: &mut Definitions) -> Map<String, Value> {
+        Map::new()
+    }
+    fn coerce(value: &Value, _: &mut Validator) -> Option<Self> {
+        Some(value.clone())
+    }
+    fn from_null(_: &mut Validator) -> Option<Self> {
+        Some(Value::Null)
+    }
+    fn missing() -> Option<Self> {
+        Some(Value::Null)
+    }
+    fn to_json(&self) -> Value {
+        self.clone()
+    }
+}
+
+/// Python `dict`: any JSON object, or what `dict()` accepts (pairs, `[]`, `""`).
+impl FieldType for Map<String, Value> {
+    fn schema(_: &mut Definitions) -> Map<String, Value> {
+        type_schema("object")
+    }
+    fn coerce(value: &Value, validator: &mut Validator) -> Option<Self> {
+        match coerce::dict_like(value) {
+            Some(map) => Some(map.into_owned()),
+            None => {
+                validator.error(ErrorKind::Dict);
+                None
+            }
+        }
+    }
+    fn to_json(&self) -> Value {
+        Value::Object(self.clone())
+    }
+}
+
+/// Python `Optional[T]`: `null` or missing is `None`; not required.
+impl<T: FieldType> FieldType for Option<T> {
+    const OPTIONAL: bool = true;
+    fn schema(defs: &mut Definitions) -> Map<String, Value> {
+        T::schema(defs)
+    }
+    fn coerce(value: &Value, validator: &mut Validator) -> Option<Self> {
+        T::coerce(value, validator).map(Some)
+    }
+    fn from_null(_: &mut Validator) -> Option<Self> {
+        Some(None)
+    }
+    fn missing() -> Option<Self> {
+        Some(None)
+    }
+    fn to_json(&self) -> Value {
+        self.as_ref().map_or(Value::Null, T::to_json)
+    }
+}
+
+impl<T: FieldType> FieldType for Box<T> {
+    const OPTIONAL: bool = T::OPTIONAL;
+    const IS_ANY: bool = T::IS_ANY;
+    fn schema(defs: &mut Definitions) -> Map<String, Value> {
+        T::schema(defs)
+    }
+    fn coerce(value: &Value, validator: &mut Validator) -> Option<Self> {
+        T::coerce(value, validator).map(Box::new)
+    }
+    fn from_null(validator: &mut Validator) -> Option<Self> {
+        T::from_null(validator).map(Box::new)
+    }
+    fn missing() -> Option<Self> {
+        T::missing().map(Box::new)
+    }
+    fn to_json(&self) -> Value {
+        T::to_json(self)
+    }
+}
+
+/// Python `List[T]`: a JSON array only; items validated with their index in the path.
+impl<T: FieldType> FieldType for Vec<T> {
+    fn schema(defs: &mut Definitions) -> Map<String, Value> {
+        let mut m = type_schema("array");
+        m.insert("items".into(), Value::Object(T::schema(defs)));
+        m
+    }
+    fn coerce(value: &Value, validator: &mut Validator) -> Option<Self> {
+        let Value::Array(items) = value else {
+            validator.error(ErrorKind::List);
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            match validator.at(PathSegment::Index(i), |v| v.value::<T>(item)) {
+                Some(x) if ok => out.push(x),
+                Some(_) => {}
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+    fn to_json(&self) -> Value {
+        Value::Array(self.iter().map(T::to_json).collect())
+    }
+}
+
+fn dict_schema<T: FieldType>(defs: &mut Definitions) -> Map<String, Value> {
+    let mut m = type_schema("object");
+    if !T::IS_ANY {
+        m.insert(
+            "additionalProperties".into(),
+            Value::Object(T::schema(defs)),
+        );
+    }
+    m
+}
+
+fn coerce_dict<T: FieldType>(
+    value: &Value,
+    validator: &mut Validator,
+    mut insert: impl FnMut(String, T),
+) -> bool {
+    let Some(map) = coerce::dict_like(value) else {
+        validator.error(ErrorKind::Dict);
+        return false;
+    };
+    let mut ok = true;
+    for (k, item) in map.iter() {
+        let key = std::borrow::Cow::Owned(k.clone());
+        match validator.at(PathSegment::Key(key), |v| v.value::<T>(item)) {
+            Some(x) => insert(k.clone(), x),
+            None => ok = false,
+        }
+    }
+    ok
+}
+
+/// Python `Dict[str, T]`, keys in sorted order.
+impl<T: FieldType> FieldType for BTreeMap<String, T> {
+    fn schema(defs: &mut Definitions) -> Map<String, Value> {
+        dict_schema::<T>(defs)
+    }
+    fn coerce(value: &Value, validator: &mut Validator) -> Option<Self> {
+        let mut out = BTreeMap::new();
+        coerce_dict::<T>(value, validator, |k, v| {
+            out.insert(k, v);
+        })
+        .then_some(out)
+    }
+    fn to_json(&self) -> Value {
+        Value::Object(self.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+    }
+}
+
+/// Python `Dict[str, T]`.
+impl<T: FieldType, S: BuildHasher + Default + Send + Sync + 'static> FieldType
+    for HashMap<String, T, S>
+{
+    fn schema(defs: &mut Definitions) -> Map<String, Value> {
+        dict_schema::<T>(defs)
+    }
+    fn coerce(value: &Value, validator: &mut Validator) -> Option<Self> {
+        let mut out = HashMap::default();
+        coerce_dict::<T>(value, validator, |k, v| {
+            out.insert(k, v);
+        })
+        .then_some(out)
+    }
+    fn to_json(&self) -> Value {
+        Value::Object(self.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+    }
+}
