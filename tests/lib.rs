@@ -1,1 +1,7 @@
-//! Shared helpers of the integration tests.
+//! Support for bk-plugin-kit's integration tests: the Rust twins of the Python peer's plugin
+//! versions (`shared/peer/plugin_project`) and small helpers.
+#![deny(missing_docs)]
+#![allow(missing_debug_implementations)]
+
+pub mod peer;
+pub mod support;

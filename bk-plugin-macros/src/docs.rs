@@ -14,7 +14,7 @@ pub(crate) fn doc_text(attrs: &[Attribute]) -> Option<String> {
                 lit: Lit::Str(s), ..
             }) = &nv.value
         {
-            lines.extend(s.value().lines().map(str::to_owned));
+            lines.extend(s.value().split('\n').map(str::to_owned));
         }
     }
     let cleaned = cleandoc(&lines);
