@@ -10,11 +10,11 @@ use serde_json::{Map, Value};
 /// invocation reaches SUCCESS or FAIL the runtime POSTs `data` to `url`. Declare the field in
 /// your ContextInputs to receive it:
 ///
-/// ```
+/// ```rust,standalone_crate
+/// # extern crate bk_plugin_core as bk_plugin_kit;
 /// use bk_plugin_core::{ContextInputs, PluginCallbackInfo};
 ///
 /// #[derive(ContextInputs)]
-/// # #[model(crate = "bk_plugin_core")]
 /// pub struct Ctx {
 ///     pub executor: String,
 ///     pub plugin_callback_info: PluginCallbackInfo,

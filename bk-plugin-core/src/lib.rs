@@ -44,17 +44,14 @@ pub const FRAMEWORK_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub mod __private {
     pub use crate::callback_info::{HasPluginCallbackInfo, PluginCallbackField};
     pub use crate::model::{
-        Definitions, FieldDoc, FieldType, Model, ModelSchema, Validator, coerce_model, root_schema,
-        validate_root,
+        Definitions, FieldDoc, FieldOps, FieldType, Model, ModelSchema, ReadFn, Validator,
+        coerce_model, field_ops, root_schema, validate_root,
     };
     pub use crate::registry::Registration;
     pub use ::inventory;
     pub use ::serde_json::{Map, Value};
 
     use crate::PluginError;
-
-    /// Field type check, spanned at the field's type by the derive.
-    pub const fn assert_field_type<T: FieldType>() {}
 
     /// `enable_plugin_callback = true` check, spanned at the `true`.
     pub const fn assert_plugin_callback_info<T: HasPluginCallbackInfo>() {}

@@ -36,19 +36,17 @@ pub trait PluginInfo: Sized {
 /// Write it as an `async fn`; the returned future must be `Send` because runs happen on a
 /// multi-threaded runtime.
 ///
-/// ```
+/// ```rust,standalone_crate
+/// # extern crate bk_plugin_core as bk_plugin_kit;
 /// use bk_plugin_core::prelude::*;
 ///
 /// #[derive(Inputs)]
-/// # #[model(crate = "bk_plugin_core")]
 /// pub struct Hello { #[field(default = "world")] pub hello: String }
 ///
 /// #[derive(Outputs)]
-/// # #[model(crate = "bk_plugin_core")]
 /// pub struct World { pub world: String }
 ///
 /// #[plugin(version = "0.1.0", desc = "echoes inputs.hello into outputs.world")]
-/// # #[plugin(crate = "bk_plugin_core")]
 /// pub struct Echo;
 ///
 /// impl Plugin for Echo {

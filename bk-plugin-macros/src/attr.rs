@@ -62,6 +62,8 @@ fn set_once<T>(cx: &Ctxt, meta: &ParseNestedMeta<'_>, slot: &mut Option<T>, valu
 /// The arguments of `#[plugin(..)]`.
 #[derive(Default)]
 pub(crate) struct PluginArgs {
+    /// `true` once a `version` key was seen, even with an invalid value.
+    pub(crate) version_given: bool,
     pub(crate) version: Option<LitStr>,
     pub(crate) desc: Option<LitStr>,
     pub(crate) enable_plugin_callback: Option<LitBool>,
@@ -78,6 +80,7 @@ impl PluginArgs {
         let mut out = PluginArgs::default();
         let parser = syn::meta::parser(|meta| {
             if meta.path.is_ident("version") {
+                out.version_given = true;
                 let tokens = take_value(&meta)?;
                 let lit = expect_str(
                     cx,

@@ -60,7 +60,7 @@ mod tests {
 
     #[test]
     fn single_line() {
-        let item: syn::ItemStruct = parse_quote! {
+        let item: syn::DeriveInput = parse_quote! {
             /// Template to instantiate.
             struct S;
         };
@@ -72,7 +72,7 @@ mod tests {
 
     #[test]
     fn paragraphs_and_indentation() {
-        let item: syn::ItemStruct = parse_quote! {
+        let item: syn::DeriveInput = parse_quote! {
             ///
             /// First line.
             ///
@@ -89,9 +89,9 @@ mod tests {
 
     #[test]
     fn none_without_docs() {
-        let item: syn::ItemStruct = parse_quote! { #[derive(Debug)] struct S; };
+        let item: syn::DeriveInput = parse_quote! { #[derive(Debug)] struct S; };
         assert_eq!(doc_text(&item.attrs), None);
-        let item: syn::ItemStruct = parse_quote! { #[doc = "   "] struct S; };
+        let item: syn::DeriveInput = parse_quote! { #[doc = "   "] struct S; };
         assert_eq!(doc_text(&item.attrs), None);
     }
 }

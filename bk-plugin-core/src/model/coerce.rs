@@ -151,11 +151,17 @@ pub(crate) fn string(value: &Value) -> Option<String> {
 pub(crate) fn boolean(value: &Value) -> Option<bool> {
     match value {
         Value::Bool(b) => Some(*b),
-        Value::Number(n) => match n.as_f64() {
-            Some(f) if f == 0.0 => Some(false),
-            Some(f) if f == 1.0 => Some(true),
-            _ => None,
-        },
+        Value::Number(n) => {
+            let f = n.as_f64()?;
+            // -0.0 == 0.0, like Python's `v in {0, 1}`.
+            if f == 0.0 {
+                Some(false)
+            } else if f == 1.0 {
+                Some(true)
+            } else {
+                None
+            }
+        }
         Value::String(s) => match s.to_lowercase().as_str() {
             "1" | "on" | "t" | "true" | "y" | "yes" => Some(true),
             "0" | "off" | "f" | "false" | "n" | "no" => Some(false),

@@ -14,7 +14,9 @@ mod validate;
 use serde_json::{Map, Value};
 
 pub use field_type::FieldType;
-pub use schema::{Definitions, FieldDoc, ModelSchema, empty_schema, root_schema};
+pub use schema::{
+    Definitions, FieldDoc, FieldOps, ModelSchema, ReadFn, empty_schema, field_ops, root_schema,
+};
 pub use validate::{ErrorKind, FieldError, PathSegment, ValidationError, Validator};
 
 use crate::PluginCallbackInfo;

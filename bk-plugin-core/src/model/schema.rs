@@ -106,11 +106,16 @@ impl<'a> ModelSchema<'a> {
     /// `title`, `description`, `default`, then the type's keys; a model-typed field is a bare
     /// `$ref` unless a title, description or default forces `{title, .., allOf: [$ref]}`.
     pub fn field<T: FieldType>(&mut self, doc: FieldDoc, default: Option<fn() -> T>) {
-        let type_schema = T::schema(self.defs);
+        self.field_with(&FieldOps::<T>::NEW, doc, default);
+    }
+
+    /// [`field`](ModelSchema::field) through a [`FieldOps`] table (what generated code uses).
+    pub fn field_with<T>(&mut self, ops: &FieldOps<T>, doc: FieldDoc, default: Option<fn() -> T>) {
+        let type_schema = (ops.schema)(self.defs);
         let default_json = default
-            .map(|make| make().to_json())
+            .map(|make| (ops.to_json)(&make()))
             .filter(|v| !v.is_null());
-        let required = default.is_none() && !T::OPTIONAL;
+        let required = default.is_none() && !ops.optional;
         let is_ref = type_schema.contains_key("$ref");
         let overridden = doc.explicit_title || doc.description.is_some() || default_json.is_some();
         let property = if is_ref && !overridden {
@@ -144,6 +149,51 @@ impl<'a> ModelSchema<'a> {
     fn into_parts(self) -> (Map<String, Value>, Vec<Value>) {
         (self.properties, self.required)
     }
+}
+
+/// [`Validator::field`](super::Validator::field) as a function pointer.
+#[doc(hidden)]
+pub type ReadFn<T> =
+    fn(&mut super::Validator, &Map<String, Value>, &'static str, Option<fn() -> T>) -> Option<T>;
+
+/// The [`FieldType`] operations of `T` as plain function pointers.
+///
+/// Generated code builds one table per field with [`field_ops`], the only place that requires
+/// `T: FieldType`; everything else goes through the table. So an unsupported field type gives
+/// exactly one error, on the field's type.
+#[doc(hidden)]
+pub struct FieldOps<T> {
+    /// [`FieldType::OPTIONAL`].
+    pub optional: bool,
+    /// [`FieldType::schema`].
+    pub schema: fn(&mut Definitions) -> Map<String, Value>,
+    /// [`Validator::field`](super::Validator::field).
+    pub read: ReadFn<T>,
+    /// [`FieldType::to_json`].
+    pub to_json: fn(&T) -> Value,
+}
+
+impl<T> std::fmt::Debug for FieldOps<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FieldOps")
+            .field("optional", &self.optional)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: FieldType> FieldOps<T> {
+    const NEW: FieldOps<T> = FieldOps {
+        optional: T::OPTIONAL,
+        schema: T::schema,
+        read: super::Validator::field::<T>,
+        to_json: T::to_json,
+    };
+}
+
+/// The operations table of field type `T`.
+#[doc(hidden)]
+pub const fn field_ops<T: FieldType>() -> FieldOps<T> {
+    FieldOps::<T>::NEW
 }
 
 /// The framework's trimmed root schema of `M`: exactly `{type, properties, required, definitions}`.

@@ -46,7 +46,7 @@ fn generate(model: &Model<'_>, role: Role) -> TokenStream {
     let name = model.name();
     let description = opt_str(model.doc.as_deref());
 
-    let mut checks = Vec::new();
+    let mut tables = Vec::new();
     let mut default_fns = Vec::new();
     let mut describe = Vec::new();
     let mut reads = Vec::new();
@@ -61,9 +61,13 @@ fn generate(model: &Model<'_>, role: Role) -> TokenStream {
         let explicit_title = field.explicit_title;
         let fdesc = opt_str(field.description.as_deref());
         let local = format_ident!("__field{}", i);
+        let ops = format_ident!("__bk_field_ops_{}", i);
 
-        // Every "this type is not supported" error lands on the field's type.
-        checks.push(quote_spanned! {ty.span()=> #p::assert_field_type::<#ty>(); });
+        // The only place that requires `#ty: FieldType`: an unsupported type gives one error,
+        // on the field's type. Everything below goes through this table.
+        tables.push(quote_spanned! {ty.span()=>
+            const #ops: #p::FieldOps<#ty> = #p::field_ops::<#ty>();
+        });
 
         let default = match &field.default {
             None => quote!(::core::option::Option::None),
@@ -88,20 +92,20 @@ fn generate(model: &Model<'_>, role: Role) -> TokenStream {
             }
         };
 
-        describe.push(quote_spanned! {ty.span()=>
-            schema.field::<#ty>(#p::FieldDoc {
+        describe.push(quote! {
+            schema.field_with(&#ops, #p::FieldDoc {
                 key: #key,
                 title: #title,
                 explicit_title: #explicit_title,
                 description: #fdesc,
             }, #default);
         });
-        reads.push(quote_spanned! {ty.span()=>
-            let #local = validator.field::<#ty>(object, #key, #default);
+        reads.push(quote! {
+            let #local = (#ops.read)(validator, object, #key, #default);
         });
         inits.push(quote!(#member: #local?));
-        writes.push(quote_spanned! {ty.span()=>
-            object.insert(::std::string::String::from(#key), #p::FieldType::to_json(&self.#member));
+        writes.push(quote! {
+            object.insert(::std::string::String::from(#key), (#ops.to_json)(&self.#member));
         });
     }
 
@@ -109,9 +113,7 @@ fn generate(model: &Model<'_>, role: Role) -> TokenStream {
     let role_impl = role_impl(model, role, &krate);
 
     wrap_in_const(quote! {
-        fn __bk_assert_field_types() {
-            #(#checks)*
-        }
+        #(#tables)*
         #(#default_fns)*
 
         #[automatically_derived]

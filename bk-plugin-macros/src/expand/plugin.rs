@@ -28,6 +28,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let plugin = PluginItem::from_ast(&cx, &input, args);
     let version = match &plugin.args.version {
         Some(lit) => valid::version(&cx, lit),
+        None if plugin.args.version_given => None, // its bad value is already reported
         None => {
             cx.error_spanned_by(
                 plugin.ident,
@@ -46,7 +47,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             let fallback = fallback::plugin(&input, &plugin);
             quote!(#compile_error #input #fallback)
         }
-        (Ok(()), None) => unreachable!("a missing version is always reported"),
+        (Ok(()), None) => unreachable!("a missing or invalid version is always reported"),
     }
 }
 

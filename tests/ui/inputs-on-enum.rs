@@ -1,0 +1,9 @@
+use bk_plugin_kit::prelude::*;
+
+#[derive(Inputs)]
+pub enum Mode {
+    Poll,
+    Callback,
+}
+
+fn main() {}

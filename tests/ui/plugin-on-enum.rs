@@ -1,0 +1,8 @@
+use bk_plugin_kit::prelude::*;
+
+#[plugin(version = "1.0.0")]
+pub enum NotAStruct {
+    A,
+}
+
+fn main() {}
