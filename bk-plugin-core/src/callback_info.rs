@@ -21,15 +21,13 @@ use serde_json::{Map, Value};
 /// }
 /// ```
 #[derive(Debug, Clone, PartialEq, ContextInputs)]
-#[model(crate = "crate", rename = "PluginCallbackModel")]
+#[model(crate = "crate", rename = "PluginCallbackModel", description = "")]
 pub struct PluginCallbackInfo {
-    // Plain comments, not doc comments: docs would become schema descriptions, and the
-    // schema must equal the Python `PluginCallbackModel`'s.
-    // URL to POST to.
-    #[allow(missing_docs)]
+    /// URL to POST to.
+    #[field(description = "")] // keep the schema equal to Python's `PluginCallbackModel`
     pub url: String,
-    // JSON body to send.
-    #[allow(missing_docs)]
+    /// JSON body to send.
+    #[field(description = "")]
     pub data: Map<String, Value>,
 }
 

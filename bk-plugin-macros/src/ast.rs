@@ -132,9 +132,12 @@ impl<'a> Model<'a> {
         Some(Model {
             ident: &input.ident,
             input,
-            attrs,
-            doc: doc_text(&input.attrs),
+            doc: match &attrs.description {
+                Some(lit) => Some(lit.value()).filter(|d| !d.is_empty()),
+                None => doc_text(&input.attrs),
+            },
             fields,
+            attrs,
         })
     }
 

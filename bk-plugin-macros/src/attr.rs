@@ -240,10 +240,11 @@ impl FieldAttrs {
 #[derive(Default)]
 pub(crate) struct ModelAttrs {
     pub(crate) rename: Option<LitStr>,
+    pub(crate) description: Option<LitStr>,
     pub(crate) krate: Option<syn::Path>,
 }
 
-pub(crate) const MODEL_KEYS: &str = "`rename`, `crate`";
+pub(crate) const MODEL_KEYS: &str = "`rename`, `description`, `crate`";
 
 impl ModelAttrs {
     pub(crate) fn parse(cx: &Ctxt, attrs: &[Attribute]) -> ModelAttrs {
@@ -267,6 +268,13 @@ impl ModelAttrs {
                         "`rename` must be a string literal, e.g. `rename = \"Options\"`",
                     );
                     set_once(cx, &meta, &mut out.rename, lit);
+                } else if meta.path.is_ident("description") {
+                    let lit = expect_str(
+                        cx,
+                        take_value(&meta)?,
+                        "`description` must be a string literal (`\"\"` for none)",
+                    );
+                    set_once(cx, &meta, &mut out.description, lit);
                 } else if meta.path.is_ident("crate") {
                     let path = parse_crate_path(cx, take_value(&meta)?);
                     set_once(cx, &meta, &mut out.krate, path);
