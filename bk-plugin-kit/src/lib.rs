@@ -124,3 +124,8 @@
 
 #[doc(inline)]
 pub use bk_plugin_core::*;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
