@@ -63,13 +63,21 @@ impl Plugin for Scripted {
 }
 
 fn first(action: &str) -> Outcome {
-    block_on(registry().run("9.0.0", Invocation::new("f".repeat(32), json!({"action": action}), json!({})))).unwrap()
+    block_on(registry().run(
+        "9.0.0",
+        Invocation::new("f".repeat(32), json!({"action": action}), json!({})),
+    ))
+    .unwrap()
 }
 
 fn resume(action: &str) -> Outcome {
     let before = json!({"kept": true}).as_object().unwrap().clone();
-    let inv = Invocation::new("f".repeat(32), json!({"action": action}), json!({}))
-        .resume(State::Poll, 3, before.clone(), before);
+    let inv = Invocation::new("f".repeat(32), json!({"action": action}), json!({})).resume(
+        State::Poll,
+        3,
+        before.clone(),
+        before,
+    );
     block_on(registry().run("9.0.0", inv)).unwrap()
 }
 
@@ -86,30 +94,50 @@ fn last_wait_call_wins() {
     let out = first("poll_then_callback");
     assert_eq!((out.state, out.poll_interval), (State::Callback, None));
     let out = first("callback_then_poll");
-    assert_eq!((out.state, out.poll_interval), (State::Poll, Some(Duration::ZERO)));
+    assert_eq!(
+        (out.state, out.poll_interval),
+        (State::Poll, Some(Duration::ZERO))
+    );
 }
 
 #[test]
 fn first_run_failures_use_the_invoke_prefixes() {
     let out = first("fail");
-    assert_eq!((out.state, out.failure), (State::Fail, Some(FailureKind::Plugin)));
-    assert_eq!(out.err.as_deref(), Some("plugin execute failed: controlled"));
+    assert_eq!(
+        (out.state, out.failure),
+        (State::Fail, Some(FailureKind::Plugin))
+    );
+    assert_eq!(
+        out.err.as_deref(),
+        Some("plugin execute failed: controlled")
+    );
 
     let out = first("unexpected");
     assert_eq!(out.failure, Some(FailureKind::Unexpected));
-    assert_eq!(out.err.as_deref(), Some("plugin execute raise unexpected error: disk on fire"));
+    assert_eq!(
+        out.err.as_deref(),
+        Some("plugin execute raise unexpected error: disk on fire")
+    );
 }
 
 #[test]
 fn a_panic_is_a_failure_with_its_message_and_the_process_goes_on() {
     let out = first("panic");
-    assert_eq!((out.state, out.failure), (State::Fail, Some(FailureKind::Panic)));
+    assert_eq!(
+        (out.state, out.failure),
+        (State::Fail, Some(FailureKind::Panic))
+    );
     assert_eq!(
         out.err.as_deref(),
         Some("plugin execute raise unexpected error: plugin panicked: index out of range: 41")
     );
     let out = first("panic_after_await");
-    assert_eq!(out.err.as_deref(), Some("plugin execute raise unexpected error: plugin panicked: panic with a non-string payload"));
+    assert_eq!(
+        out.err.as_deref(),
+        Some(
+            "plugin execute raise unexpected error: plugin panicked: panic with a non-string payload"
+        )
+    );
     // Still serving.
     assert_eq!(first("done").state, State::Success);
 }
@@ -117,9 +145,15 @@ fn a_panic_is_a_failure_with_its_message_and_the_process_goes_on() {
 #[test]
 fn resume_failures_use_the_schedule_prefix() {
     let out = resume("fail");
-    assert_eq!(out.err.as_deref(), Some("plugin schedule failed: controlled"));
+    assert_eq!(
+        out.err.as_deref(),
+        Some("plugin schedule failed: controlled")
+    );
     let out = resume("unexpected");
-    assert_eq!(out.err.as_deref(), Some("plugin schedule failed: disk on fire"));
+    assert_eq!(
+        out.err.as_deref(),
+        Some("plugin schedule failed: disk on fire")
+    );
 }
 
 #[test]
@@ -134,8 +168,16 @@ fn an_unexpected_failure_or_panic_of_a_resume_discards_the_runs_changes() {
     for action in ["unexpected", "panic"] {
         let out = resume(action);
         assert_eq!(out.state, State::Fail);
-        assert_eq!(Value::Object(out.storage), json!({"kept": true}), "{action}");
-        assert_eq!(Value::Object(out.outputs), json!({"kept": true}), "{action}");
+        assert_eq!(
+            Value::Object(out.storage),
+            json!({"kept": true}),
+            "{action}"
+        );
+        assert_eq!(
+            Value::Object(out.outputs),
+            json!({"kept": true}),
+            "{action}"
+        );
     }
 }
 
@@ -149,11 +191,17 @@ fn a_resume_sees_its_state_and_count() {
 
 #[test]
 fn invalid_inputs_fail_before_execute() {
-    let out = block_on(registry().run("9.0.0", Invocation::new("x", json!({"action": ["no"]}), json!({})))).unwrap();
+    let out = block_on(registry().run(
+        "9.0.0",
+        Invocation::new("x", json!({"action": ["no"]}), json!({})),
+    ))
+    .unwrap();
     assert_eq!(out.failure, Some(FailureKind::InvalidInputs));
     assert_eq!(
         out.err.as_deref(),
-        Some("inputs validation error: 1 validation error for Inputs\naction\n  str type expected (type=type_error.str)")
+        Some(
+            "inputs validation error: 1 validation error for Inputs\naction\n  str type expected (type=type_error.str)"
+        )
     );
     assert!(out.outputs.is_empty());
 }

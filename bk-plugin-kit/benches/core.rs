@@ -60,13 +60,20 @@ macro_rules! sops_version {
             type ContextInputs = ExecContext;
             type Outputs = ExecOutputs;
 
-            async fn execute(&self, inputs: ExecInputs, ctx: &mut Context<Self>) -> Result<(), PluginError> {
+            async fn execute(
+                &self,
+                inputs: ExecInputs,
+                ctx: &mut Context<Self>,
+            ) -> Result<(), PluginError> {
                 match ctx.state() {
                     State::Empty => {
                         ctx.storage_mut().insert("task_id".into(), 42.into());
                         ctx.wait_poll(Duration::from_secs(5));
                     }
-                    _ => ctx.set_outputs(ExecOutputs { task_id: 42, task_url: inputs.task_name })?,
+                    _ => ctx.set_outputs(ExecOutputs {
+                        task_id: 42,
+                        task_url: inputs.task_name,
+                    })?,
                 }
                 Ok(())
             }
@@ -130,8 +137,12 @@ fn inputs(c: &mut Criterion) {
     let bytes = serde_json::to_vec(&exact).unwrap();
     let mut g = c.benchmark_group("inputs");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("validate_exact", |b| b.iter(|| black_box(ExecInputs::from_json(black_box(&exact)).unwrap())));
-    g.bench_function("validate_coerced", |b| b.iter(|| black_box(ExecInputs::from_json(black_box(&coerced)).unwrap())));
+    g.bench_function("validate_exact", |b| {
+        b.iter(|| black_box(ExecInputs::from_json(black_box(&exact)).unwrap()))
+    });
+    g.bench_function("validate_coerced", |b| {
+        b.iter(|| black_box(ExecInputs::from_json(black_box(&coerced)).unwrap()))
+    });
     g.bench_function("parse_and_validate_bytes", |b| {
         b.iter(|| {
             let v: Value = serde_json::from_slice(black_box(&bytes)).unwrap();
@@ -140,7 +151,13 @@ fn inputs(c: &mut Criterion) {
     });
     let bad = json!({"template_id": "abc", "options": {"name": "n"}});
     g.bench_function("validate_invalid_3_errors", |b| {
-        b.iter(|| black_box(ExecInputs::from_json(black_box(&bad)).unwrap_err().to_string()))
+        b.iter(|| {
+            black_box(
+                ExecInputs::from_json(black_box(&bad))
+                    .unwrap_err()
+                    .to_string(),
+            )
+        })
     });
     g.finish();
 }
@@ -155,11 +172,16 @@ fn run(c: &mut Criterion) {
             black_box(block_on(registry.run("0.0.1", inv)).unwrap())
         })
     });
-    let inputs = json!({"template_id": 7, "task_name": "deploy", "options": {"name": "n", "value": "v"}});
+    let inputs =
+        json!({"template_id": 7, "task_name": "deploy", "options": {"name": "n", "value": "v"}});
     let context = json!({"biz_cc_id": 2, "executor": "admin"});
     g.bench_function("sops_first_step", |b| {
         b.iter(|| {
-            let inv = Invocation::new("0123456789abcdef0123456789abcdef", inputs.clone(), context.clone());
+            let inv = Invocation::new(
+                "0123456789abcdef0123456789abcdef",
+                inputs.clone(),
+                context.clone(),
+            );
             black_box(block_on(registry.run("1.0.0", inv)).unwrap())
         })
     });

@@ -47,14 +47,36 @@ fn expect_str(cx: &Ctxt, tokens: TokenStream, what: &str) -> Option<LitStr> {
     }
 }
 
-/// Sets `slot` or records a duplicate-key error at the second key.
-fn set_once<T>(cx: &Ctxt, meta: &ParseNestedMeta<'_>, slot: &mut Option<T>, value: Option<T>) {
-    if slot.is_some() {
-        cx.syn_error(meta.error(format_args!(
-            "duplicate `{}` argument; give it once",
-            key_name(meta)
-        )));
-    } else if let Some(v) = value {
+/// The keys already given in one attribute list, so a repeated key is reported even when
+/// its first value was invalid.
+#[derive(Default)]
+pub(crate) struct Seen(Vec<String>);
+
+impl Seen {
+    /// `false` (after recording an error at the second key) if `meta`'s key was seen before.
+    fn first(&mut self, cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> bool {
+        let key = key_name(meta);
+        if self.0.contains(&key) {
+            cx.syn_error(meta.error(format_args!("duplicate `{key}` argument; give it once")));
+            false
+        } else {
+            self.0.push(key);
+            true
+        }
+    }
+}
+
+/// Stores `value` unless the key was already given (then the repeat is reported).
+fn set_once<T>(
+    cx: &Ctxt,
+    seen: &mut Seen,
+    meta: &ParseNestedMeta<'_>,
+    slot: &mut Option<T>,
+    value: Option<T>,
+) {
+    if seen.first(cx, meta)
+        && let Some(v) = value
+    {
         *slot = Some(v);
     }
 }
@@ -78,6 +100,7 @@ pub(crate) const PLUGIN_KEYS: &str =
 impl PluginArgs {
     pub(crate) fn parse(cx: &Ctxt, args: TokenStream) -> PluginArgs {
         let mut out = PluginArgs::default();
+        let mut seen = Seen::default();
         let parser = syn::meta::parser(|meta| {
             if meta.path.is_ident("version") {
                 out.version_given = true;
@@ -87,7 +110,7 @@ impl PluginArgs {
                     tokens,
                     "`version` must be a string literal, e.g. `version = \"1.0.0\"`",
                 );
-                set_once(cx, &meta, &mut out.version, lit);
+                set_once(cx, &mut seen, &meta, &mut out.version, lit);
             } else if meta.path.is_ident("desc") {
                 let tokens = take_value(&meta)?;
                 let lit = expect_str(
@@ -95,7 +118,7 @@ impl PluginArgs {
                     tokens,
                     "`desc` must be a string literal, e.g. `desc = \"Creates a task\"`",
                 );
-                set_once(cx, &meta, &mut out.desc, lit);
+                set_once(cx, &mut seen, &meta, &mut out.desc, lit);
             } else if meta.path.is_ident("enable_plugin_callback") {
                 let tokens = take_value(&meta)?;
                 let lit = match syn::parse2::<LitBool>(tokens.clone()) {
@@ -108,7 +131,7 @@ impl PluginArgs {
                         None
                     }
                 };
-                set_once(cx, &meta, &mut out.enable_plugin_callback, lit);
+                set_once(cx, &mut seen, &meta, &mut out.enable_plugin_callback, lit);
             } else if meta.path.is_ident("form") {
                 let tokens = take_value(&meta)?;
                 let lit = expect_str(
@@ -116,7 +139,7 @@ impl PluginArgs {
                     tokens,
                     "`form` must be a string literal path relative to Cargo.toml, e.g. `form = \"forms/1.0.0/form.js\"`",
                 );
-                set_once(cx, &meta, &mut out.form, lit);
+                set_once(cx, &mut seen, &meta, &mut out.form, lit);
             } else if meta.path.is_ident("init") {
                 let tokens = take_value(&meta)?;
                 let path = match syn::parse2::<syn::Path>(tokens.clone()) {
@@ -129,11 +152,11 @@ impl PluginArgs {
                         None
                     }
                 };
-                set_once(cx, &meta, &mut out.init, path);
+                set_once(cx, &mut seen, &meta, &mut out.init, path);
             } else if meta.path.is_ident("crate") {
                 let tokens = take_value(&meta)?;
                 let path = parse_crate_path(cx, tokens);
-                set_once(cx, &meta, &mut out.krate, path);
+                set_once(cx, &mut seen, &meta, &mut out.krate, path);
             } else {
                 cx.syn_error(meta.error(format_args!(
                     "unknown plugin argument `{}`; expected one of: {PLUGIN_KEYS}",
@@ -190,33 +213,34 @@ pub(crate) const FIELD_KEYS: &str = "`title`, `description`, `default`, `rename`
 impl FieldAttrs {
     pub(crate) fn parse(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
         let mut out = FieldAttrs::default();
+        let mut seen = Seen::default();
         for attr in attrs.iter().filter(|a| a.path().is_ident("field")) {
             let result = attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("title") {
                     let lit =
                         expect_str(cx, take_value(&meta)?, "`title` must be a string literal");
-                    set_once(cx, &meta, &mut out.title, lit);
+                    set_once(cx, &mut seen, &meta, &mut out.title, lit);
                 } else if meta.path.is_ident("description") {
                     let lit = expect_str(
                         cx,
                         take_value(&meta)?,
                         "`description` must be a string literal",
                     );
-                    set_once(cx, &meta, &mut out.description, lit);
+                    set_once(cx, &mut seen, &meta, &mut out.description, lit);
                 } else if meta.path.is_ident("rename") {
                     let lit = expect_str(
                         cx,
                         take_value(&meta)?,
                         "`rename` must be a string literal, e.g. `rename = \"bizId\"`",
                     );
-                    set_once(cx, &meta, &mut out.rename, lit);
+                    set_once(cx, &mut seen, &meta, &mut out.rename, lit);
                 } else if meta.path.is_ident("default") {
                     let value = if meta.input.peek(Token![=]) {
                         DefaultValue::Expr(take_value(&meta)?)
                     } else {
                         DefaultValue::Trait(syn::spanned::Spanned::span(&meta.path))
                     };
-                    set_once(cx, &meta, &mut out.default, Some(value));
+                    set_once(cx, &mut seen, &meta, &mut out.default, Some(value));
                 } else {
                     cx.syn_error(meta.error(format_args!(
                         "unknown field attribute `{}`; expected one of: {FIELD_KEYS}",
@@ -249,6 +273,7 @@ pub(crate) const MODEL_KEYS: &str = "`rename`, `description`, `crate`";
 impl ModelAttrs {
     pub(crate) fn parse(cx: &Ctxt, attrs: &[Attribute]) -> ModelAttrs {
         let mut out = ModelAttrs::default();
+        let mut seen = Seen::default();
         for attr in attrs {
             if attr.path().is_ident("field") {
                 cx.error_spanned_by(
@@ -267,17 +292,17 @@ impl ModelAttrs {
                         take_value(&meta)?,
                         "`rename` must be a string literal, e.g. `rename = \"Options\"`",
                     );
-                    set_once(cx, &meta, &mut out.rename, lit);
+                    set_once(cx, &mut seen, &meta, &mut out.rename, lit);
                 } else if meta.path.is_ident("description") {
                     let lit = expect_str(
                         cx,
                         take_value(&meta)?,
                         "`description` must be a string literal (`\"\"` for none)",
                     );
-                    set_once(cx, &meta, &mut out.description, lit);
+                    set_once(cx, &mut seen, &meta, &mut out.description, lit);
                 } else if meta.path.is_ident("crate") {
                     let path = parse_crate_path(cx, take_value(&meta)?);
-                    set_once(cx, &meta, &mut out.krate, path);
+                    set_once(cx, &mut seen, &meta, &mut out.krate, path);
                 } else {
                     cx.syn_error(meta.error(format_args!(
                         "unknown model attribute `{}`; expected one of: {MODEL_KEYS}",
