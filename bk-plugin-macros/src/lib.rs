@@ -3,9 +3,9 @@
 //! Depend on `bk-plugin-kit`, not on this crate: it re-exports every macro here and provides
 //! the items the generated code refers to (always through `::bk_plugin_kit::__private`).
 //!
-//! The crate is a switchboard: each entry point parses its input ([`ast`]), validates it
-//! ([`valid`]) and expands it ([`expand`]). User mistakes become spanned `syn::Error`s turned
-//! into `compile_error!` next to a fallback expansion ([`fallback`]), so one mistake gives one
+//! The crate is a switchboard: each entry point parses its input (`ast`), validates it
+//! (`valid`) and expands it (`expand`). User mistakes become spanned `syn::Error`s turned
+//! into `compile_error!` next to a fallback expansion (`fallback`), so one mistake gives one
 //! error, never a cascade, and never a panic.
 #![deny(missing_docs)]
 
