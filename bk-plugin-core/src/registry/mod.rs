@@ -131,6 +131,13 @@ impl Registry {
         Registry::build(inventory::iter::<Registration>.into_iter())
     }
 
+    /// A registry holding only plugin `P`: for tests (the `testing` harness uses it) and for
+    /// binaries that serve an explicit set of plugins instead of everything linked in.
+    pub fn of<P: crate::Plugin>() -> Result<Registry, RegistryError> {
+        let reg = Registration::of::<P>(None, None);
+        Registry::build(std::iter::once(&reg))
+    }
+
     fn build<'a>(regs: impl Iterator<Item = &'a Registration>) -> Result<Registry, RegistryError> {
         let mut seen: HashMap<&'static str, &'static str> = HashMap::new();
         let mut regs: Vec<&Registration> = regs.collect();

@@ -1,0 +1,71 @@
+//! [`EngineConfig`]: concurrency, leases, retry windows and retention.
+
+use std::time::Duration;
+
+/// Tuning of the engine. `Default` gives production values.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EngineConfig {
+    /// Resumed runs executing at once in this process (default 256).
+    pub max_concurrency: usize,
+    /// Rows claimed per store query (default 128).
+    pub claim_batch: usize,
+    /// How long a claim is held without renewal (default 60 s). A running step renews it
+    /// every third of this; if the process dies, another worker (or this one restarted)
+    /// takes the row over once it expires.
+    pub lease: Duration,
+    /// Longest sleep between store scans (default 1 s). Rows created by this process wake the
+    /// scheduler at once; this bounds the delay for rows written by other processes.
+    pub scan_interval: Duration,
+    /// Attempts to find the schedule in CALLBACK when a callback arrives (default 3, as the
+    /// Python framework), ...
+    pub callback_attempts: u32,
+    /// ... waiting this long between attempts (default 500 ms).
+    pub callback_retry_delay: Duration,
+    /// Finish notifications: timeout per attempt (default 10 s).
+    pub notify_timeout: Duration,
+    /// Finish notifications: attempts before giving up (default 8).
+    pub notify_attempts: u32,
+    /// Finish notifications: delay after the first failure, doubled each time (default 1 s) ...
+    pub notify_backoff: Duration,
+    /// ... up to this (default 60 s).
+    pub notify_backoff_max: Duration,
+    /// Finished rows are deleted this long after `finish_at` (default 30 days, as the Python
+    /// framework's `SCHEDULE_PERSISTENT_DAYS`).
+    pub retention: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            max_concurrency: 256,
+            claim_batch: 128,
+            lease: Duration::from_secs(60),
+            scan_interval: Duration::from_secs(1),
+            callback_attempts: 3,
+            callback_retry_delay: Duration::from_millis(500),
+            notify_timeout: Duration::from_secs(10),
+            notify_attempts: 8,
+            notify_backoff: Duration::from_secs(1),
+            notify_backoff_max: Duration::from_secs(60),
+            retention: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+impl EngineConfig {
+    /// The delay before attempt `attempts + 1` of a notification, or `None` to give up.
+    pub(crate) fn notify_delay(&self, attempts_made: u32) -> Option<Duration> {
+        if attempts_made >= self.notify_attempts {
+            return None;
+        }
+        let factor = 1u32
+            .checked_shl(attempts_made.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        Some(
+            self.notify_backoff
+                .saturating_mul(factor)
+                .min(self.notify_backoff_max),
+        )
+    }
+}

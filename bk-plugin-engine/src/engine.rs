@@ -1,0 +1,558 @@
+//! [`Engine`]: runs invocations from EMPTY to SUCCESS/FAIL across resumes, durably.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use bk_plugin_core::{
+    Callback, CallbackIssuer, ContextInputs, Invocation, Outcome, PluginCallbackInfo, Registry,
+    State, UnknownVersion,
+};
+use serde_json::{Map, Value};
+use tokio::sync::{Notify, Semaphore};
+
+use crate::clock::{Clock, SystemClock, Timestamp};
+use crate::config::EngineConfig;
+use crate::notify::{FinishNotifier, HttpNotifier};
+use crate::store::{
+    Claim, Delivery, LeaseRequest, NewNotification, PushOutcome, ScheduleRecord, Store,
+    StoreError, StoreResult, Transition,
+};
+use crate::token::{CallbackKey, CallbackSigner, TokenError, new_id};
+
+/// The answer to an invoke: what the HTTP runtime puts in `data`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Invoked {
+    /// The invocation id.
+    pub trace_id: String,
+    /// POLL, CALLBACK, SUCCESS or FAIL.
+    pub state: State,
+    /// The outputs; `None` on FAIL (the Python framework answers `outputs: null`).
+    pub outputs: Option<Map<String, Value>>,
+    /// The failure text on FAIL, else `None`.
+    pub err: Option<String>,
+    /// The storage after the run (not part of the wire response; for tests and logs).
+    pub storage: Map<String, Value>,
+}
+
+/// Why a callback was not accepted. The texts are the Python framework's messages.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallbackError {
+    /// The token is forged, altered, truncated or malformed.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The schedule was not in CALLBACK during the whole retry window.
+    #[error("callback fail,schedule plugin state[{}]: is not callback", state.map_or("None".to_owned(), |s| s.code().to_string()))]
+    NotWaiting {
+        /// The state found (`None`: no schedule).
+        state: Option<State>,
+    },
+    /// The store failed.
+    #[error("callback fail,unknown error,exception:{0}")]
+    Store(#[from] StoreError),
+    /// The engine has no callback key configured.
+    #[error("callbacks are not configured in this runtime (no app secret or callback key)")]
+    NotConfigured,
+}
+
+pub(crate) struct Inner {
+    pub(crate) registry: &'static Registry,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) config: EngineConfig,
+    pub(crate) key: Option<CallbackKey>,
+    pub(crate) issuer: Option<Arc<dyn CallbackIssuer>>,
+    pub(crate) notifier: Arc<dyn FinishNotifier>,
+    pub(crate) owner: String,
+    pub(crate) next_lease: AtomicI64,
+    pub(crate) wake: Notify,
+    pub(crate) wake_notify: Notify,
+    pub(crate) permits: Arc<Semaphore>,
+}
+
+/// The execution engine: invoke, resume (poll and callback), finish notifications.
+///
+/// Cheap to clone (an `Arc`). Build it with [`Engine::builder`]; run its background loops
+/// with [`Engine::start`](crate::Engine::start), or drive them by hand with
+/// [`run_due`](Engine::run_due) and [`deliver_notifications`](Engine::deliver_notifications).
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("owner", &self.inner.owner)
+            .field("store", &self.inner.store)
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`Engine`].
+pub struct EngineBuilder {
+    registry: &'static Registry,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    config: EngineConfig,
+    signer: Option<CallbackSigner>,
+    issuer: Option<Arc<dyn CallbackIssuer>>,
+    notifier: Option<Arc<dyn FinishNotifier>>,
+}
+
+impl std::fmt::Debug for EngineBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineBuilder")
+            .field("store", &self.store)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EngineBuilder {
+    /// Uses `clock` instead of the system clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Sets the tuning.
+    pub fn config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Enables `prepare_callback` and the callback endpoint with this signer.
+    pub fn callbacks(mut self, signer: CallbackSigner) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
+    /// Uses `issuer` for `prepare_callback` (tokens are still verified with the signer's key).
+    pub fn issuer(mut self, issuer: Arc<dyn CallbackIssuer>) -> Self {
+        self.issuer = Some(issuer);
+        self
+    }
+
+    /// Sends finish notifications with `notifier` instead of HTTP.
+    pub fn notifier(mut self, notifier: Arc<dyn FinishNotifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    /// Builds the engine.
+    pub fn build(self) -> Engine {
+        let issuer = self.issuer.or_else(|| {
+            self.signer
+                .clone()
+                .map(|s| Arc::new(s) as Arc<dyn CallbackIssuer>)
+        });
+        let notifier = self
+            .notifier
+            .unwrap_or_else(|| Arc::new(HttpNotifier::new(self.config.notify_timeout)));
+        let permits = Arc::new(Semaphore::new(self.config.max_concurrency.max(1)));
+        Engine {
+            inner: Arc::new(Inner {
+                registry: self.registry,
+                store: self.store,
+                clock: self.clock,
+                key: self.signer.map(|s| s.key().clone()),
+                issuer,
+                notifier,
+                owner: format!("{}-{}", std::process::id(), &new_id()[..8]),
+                // Lease ids only need to be unique per claim across processes: start from a
+                // random point and count up.
+                next_lease: AtomicI64::new(
+                    i64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap())
+                        & (i64::MAX >> 1),
+                ),
+                config: self.config,
+                wake: Notify::new(),
+                wake_notify: Notify::new(),
+                permits,
+            }),
+        }
+    }
+}
+
+impl Engine {
+    /// A builder serving the plugins of `registry` with schedules in `store`.
+    pub fn builder(registry: &'static Registry, store: Arc<dyn Store>) -> EngineBuilder {
+        EngineBuilder {
+            registry,
+            store,
+            clock: Arc::new(SystemClock),
+            config: EngineConfig::default(),
+            signer: None,
+            issuer: None,
+            notifier: None,
+        }
+    }
+
+    /// The plugins served.
+    pub fn registry(&self) -> &'static Registry {
+        self.inner.registry
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// The tuning.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    /// Invokes `version` with a new trace id; see [`invoke_with_id`](Engine::invoke_with_id).
+    pub async fn invoke(
+        &self,
+        version: &str,
+        inputs: Value,
+        context: Value,
+    ) -> Result<Invoked, UnknownVersion> {
+        self.invoke_with_id(new_id(), version, inputs, context).await
+    }
+
+    /// Runs the first step of an invocation with id `trace_id` (the HTTP request's id).
+    ///
+    /// SUCCESS and FAIL are answered without writing anything. POLL and CALLBACK create the
+    /// schedule row (and wake the scheduler); if that fails the invocation FAILs with
+    /// `schedule create error: ...`.
+    pub async fn invoke_with_id(
+        &self,
+        trace_id: String,
+        version: &str,
+        inputs: Value,
+        context: Value,
+    ) -> Result<Invoked, UnknownVersion> {
+        let inner = &self.inner;
+        let plugin = inner
+            .registry
+            .get(version)
+            .ok_or_else(|| inner.registry.unknown(version))?;
+        let mut inv = Invocation::new(trace_id.clone(), inputs.clone(), context.clone());
+        if let Some(issuer) = &inner.issuer {
+            inv = inv.with_issuer(issuer.clone());
+        }
+        let outcome = plugin.run(inv).await;
+        let Outcome {
+            state,
+            poll_interval,
+            storage,
+            outputs,
+            err,
+            ..
+        } = outcome;
+        if !matches!(state, State::Poll | State::Callback) {
+            let failed = state == State::Fail;
+            return Ok(Invoked {
+                trace_id,
+                state,
+                outputs: (!failed).then_some(outputs),
+                err,
+                storage,
+            });
+        }
+        let now = inner.clock.now();
+        let next_run_at = poll_interval.map(|d| now.add(d));
+        let record = ScheduleRecord::new(
+            trace_id.clone(),
+            version.to_owned(),
+            state,
+            inputs,
+            context,
+            storage.clone(),
+            outputs.clone(),
+            now,
+            next_run_at,
+        );
+        if let Err(e) = inner.store.create(record).await {
+            tracing::error!(trace_id, error = %e, "schedule create failed");
+            return Ok(Invoked {
+                trace_id,
+                state: State::Fail,
+                outputs: None,
+                err: Some(format!("schedule create error: {e}")),
+                storage,
+            });
+        }
+        if state == State::Poll {
+            inner.wake.notify_one();
+        }
+        Ok(Invoked {
+            trace_id,
+            state,
+            outputs: Some(outputs),
+            err: None,
+            storage,
+        })
+    }
+
+    /// The stored schedule of `trace_id` (`None`: no row, e.g. it finished in invoke).
+    pub async fn schedule(&self, trace_id: &str) -> StoreResult<Option<ScheduleRecord>> {
+        self.inner.store.get(trace_id).await
+    }
+
+    /// Accepts a callback posted to `callback/<token>/`: verifies the token, then queues
+    /// `data` for the schedule if it is in CALLBACK, trying
+    /// [`callback_attempts`](EngineConfig::callback_attempts) times (the caller may call back
+    /// before invoke stored the row). The run itself happens in the scheduler; callbacks of
+    /// one trace run one at a time, in arrival order.
+    pub async fn callback(&self, token: &str, data: Value) -> Result<(), CallbackError> {
+        let key = self.inner.key.as_ref().ok_or(CallbackError::NotConfigured)?;
+        let (callback_id, trace_id) = key.open(token)?;
+        self.deliver_callback(&trace_id, &callback_id, data).await
+    }
+
+    /// Queues a callback for `trace_id` whose token was already verified.
+    pub async fn deliver_callback(
+        &self,
+        trace_id: &str,
+        callback_id: &str,
+        data: Value,
+    ) -> Result<(), CallbackError> {
+        let inner = &self.inner;
+        let attempts = inner.config.callback_attempts.max(1);
+        let mut last = None;
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                tokio::time::sleep(inner.config.callback_retry_delay).await;
+            }
+            let now = inner.clock.now();
+            match inner
+                .store
+                .push_callback(trace_id, callback_id, data.clone(), now)
+                .await?
+            {
+                PushOutcome::Queued => {
+                    inner.wake.notify_one();
+                    return Ok(());
+                }
+                PushOutcome::NotWaiting(state) => last = state,
+            }
+        }
+        Err(CallbackError::NotWaiting { state: last })
+    }
+
+    /// Claims and runs every due schedule, one after another, until none is due; returns how
+    /// many runs happened. The background loop does this concurrently; tests and the testing
+    /// harness call it directly.
+    pub async fn run_due(&self) -> StoreResult<usize> {
+        let mut ran = 0;
+        loop {
+            let claims = self.claim(self.inner.config.claim_batch).await?;
+            if claims.is_empty() {
+                return Ok(ran);
+            }
+            for claim in claims {
+                self.run_claim(claim).await;
+                ran += 1;
+            }
+        }
+    }
+
+    pub(crate) fn lease_id(&self) -> i64 {
+        self.inner.next_lease.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) async fn claim(&self, limit: usize) -> StoreResult<Vec<Claim>> {
+        let inner = &self.inner;
+        let now = inner.clock.now();
+        let lease = LeaseRequest {
+            owner: &inner.owner,
+            id: self.lease_id(),
+            until: now.add(inner.config.lease),
+        };
+        inner.store.claim_due(now, lease, limit).await
+    }
+
+    /// Runs one claimed schedule and writes its transition (fenced by the lease).
+    pub(crate) async fn run_claim(&self, claim: Claim) {
+        let inner = &self.inner;
+        let Claim {
+            record,
+            lease_id,
+            callback,
+        } = claim;
+        let trace_id = record.trace_id.clone();
+        let invoke_count = record.invoke_count.saturating_add(1);
+        let consumed = callback.as_ref().map(|c| c.seq);
+        let now_or = |o: Option<Outcome>| (o, inner.clock.now());
+        let (outcome, now) = match inner.registry.get(&record.plugin_version) {
+            None => now_or(None),
+            Some(plugin) => {
+                let mut inv = Invocation::new(
+                    trace_id.clone(),
+                    record.inputs.clone(),
+                    record.context.clone(),
+                )
+                .resume(
+                    record.state,
+                    invoke_count,
+                    record.storage.clone(),
+                    record.outputs.clone(),
+                );
+                if let Some(c) = callback {
+                    inv = inv.with_callback(Callback {
+                        id: c.callback_id,
+                        data: c.data,
+                    });
+                }
+                if let Some(issuer) = &inner.issuer {
+                    inv = inv.with_issuer(issuer.clone());
+                }
+                now_or(Some(
+                    self.with_heartbeat(&trace_id, lease_id, plugin.run(inv))
+                        .await,
+                ))
+            }
+        };
+        let transition = match outcome {
+            Some(o) => transition(o, invoke_count, consumed, now),
+            None => Transition {
+                state: State::Fail,
+                err: format!(
+                    "plugin schedule failed: plugin version {} is not served by this binary",
+                    record.plugin_version
+                ),
+                notification: raw_callback_info(&record.context).map(|i| notification(i, now)),
+                storage: record.storage,
+                outputs: record.outputs,
+                invoke_count,
+                finish_at: Some(now),
+                next_run_at: None,
+                consumed_callback: consumed,
+            },
+        };
+        let state = transition.state;
+        let notifies = transition.notification.is_some();
+        match inner.store.complete(&trace_id, lease_id, transition).await {
+            Ok(true) => {
+                tracing::debug!(trace_id, state = state.code(), invoke_count, "schedule step stored");
+                if notifies {
+                    inner.wake_notify.notify_one();
+                }
+                if state == State::Poll || state == State::Callback {
+                    inner.wake.notify_one();
+                }
+            }
+            Ok(false) => tracing::warn!(
+                trace_id,
+                "lease lost while the step ran (it ran longer than the lease and another worker took it over); result discarded"
+            ),
+            Err(e) => tracing::error!(trace_id, error = %e, "storing the step failed; it will run again when the lease expires"),
+        }
+    }
+
+    /// Polls `fut`, renewing the lease every third of its length.
+    async fn with_heartbeat<F: Future<Output = Outcome>>(
+        &self,
+        trace_id: &str,
+        lease_id: i64,
+        fut: F,
+    ) -> Outcome {
+        let inner = &self.inner;
+        let period = (inner.config.lease / 3).max(std::time::Duration::from_millis(10));
+        let mut fut = std::pin::pin!(fut);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        loop {
+            tokio::select! {
+                out = &mut fut => return out,
+                _ = tick.tick() => {
+                    let until = inner.clock.now().add(inner.config.lease);
+                    match inner.store.renew(trace_id, lease_id, until).await {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!(trace_id, "lease lost during a long step"),
+                        Err(e) => tracing::warn!(trace_id, error = %e, "lease renewal failed"),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends every due finish notification once (retries are rescheduled, not awaited);
+    /// returns how many were attempted.
+    pub async fn deliver_notifications(&self) -> StoreResult<usize> {
+        let inner = &self.inner;
+        let mut sent = 0;
+        loop {
+            let now = inner.clock.now();
+            let until = now.add(inner.config.notify_timeout * 2);
+            let batch = inner
+                .store
+                .claim_notifications(now, until, inner.config.claim_batch)
+                .await?;
+            if batch.is_empty() {
+                return Ok(sent);
+            }
+            for n in batch {
+                self.send_notification(n).await;
+                sent += 1;
+            }
+        }
+    }
+
+    pub(crate) async fn send_notification(&self, n: crate::store::Notification) {
+        let inner = &self.inner;
+        let result = inner.notifier.send(&n.url, &n.data).await;
+        let attempts = n.attempts + 1;
+        let delivery = match &result {
+            Ok(()) => {
+                tracing::info!(trace_id = n.trace_id, url = n.url, "finish notification delivered");
+                Delivery::Delivered
+            }
+            Err(reason) => match inner.config.notify_delay(attempts) {
+                Some(delay) => {
+                    tracing::warn!(trace_id = n.trace_id, url = n.url, attempts, reason, "finish notification failed; will retry");
+                    Delivery::RetryAt(inner.clock.now().add(delay))
+                }
+                None => {
+                    tracing::error!(trace_id = n.trace_id, url = n.url, attempts, reason, "finish notification failed; giving up");
+                    Delivery::GaveUp
+                }
+            },
+        };
+        if let Err(e) = inner.store.settle_notification(n.id, delivery).await {
+            tracing::error!(trace_id = n.trace_id, error = %e, "recording a notification attempt failed");
+        }
+    }
+}
+
+fn raw_callback_info(context: &Value) -> Option<PluginCallbackInfo> {
+    <PluginCallbackInfo as ContextInputs>::from_json(context.get("plugin_callback_info")?).ok()
+}
+
+fn notification(info: PluginCallbackInfo, now: Timestamp) -> NewNotification {
+    NewNotification {
+        url: info.url,
+        data: Value::Object(info.data),
+        due_at: now,
+    }
+}
+
+fn transition(o: Outcome, invoke_count: u32, consumed: Option<i64>, now: Timestamp) -> Transition {
+    let finished = o.state.is_finished();
+    Transition {
+        state: o.state,
+        storage: o.storage,
+        outputs: o.outputs,
+        invoke_count,
+        err: o.err.unwrap_or_default(),
+        finish_at: finished.then_some(now),
+        next_run_at: o.poll_interval.map(|d| now.add(d)),
+        consumed_callback: consumed,
+        notification: if finished {
+            o.plugin_callback_info.map(|i| notification(i, now))
+        } else {
+            None
+        },
+    }
+}

@@ -1,0 +1,174 @@
+//! The engine's background loops: the scheduler (resumes due schedules) and the notifier
+//! (sends finish notifications), plus periodic cleanup of finished rows.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::clock::Timestamp;
+use crate::engine::Engine;
+
+/// The running background loops of an [`Engine`]; stop them with
+/// [`shutdown`](EngineHandle::shutdown).
+#[derive(Debug)]
+pub struct EngineHandle {
+    stop: watch::Sender<bool>,
+    loops: JoinSet<()>,
+}
+
+impl EngineHandle {
+    /// Stops claiming work and waits for the runs in progress to be stored. Unfinished
+    /// schedules stay in the store and resume at the next start.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        while self.loops.join_next().await.is_some() {}
+    }
+}
+
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+impl Engine {
+    /// Starts the scheduler and notifier loops on the current tokio runtime.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub fn start(&self) -> EngineHandle {
+        let (stop, rx) = watch::channel(false);
+        let mut loops = JoinSet::new();
+        loops.spawn(self.clone().scheduler(rx.clone()));
+        loops.spawn(self.clone().notifier(rx));
+        EngineHandle { stop, loops }
+    }
+
+    /// How long to sleep until `next` (capped by the scan interval).
+    fn sleep_for(&self, next: Option<Timestamp>) -> Duration {
+        let scan = self.inner.config.scan_interval;
+        match next {
+            Some(t) => {
+                let now = self.inner.clock.now();
+                if t <= now {
+                    Duration::ZERO
+                } else {
+                    t.since(now).min(scan)
+                }
+            }
+            None => scan,
+        }
+    }
+
+    async fn scheduler(self, mut stop: watch::Receiver<bool>) {
+        let inner = self.inner.clone();
+        let mut running = JoinSet::new();
+        let mut last_purge: Option<tokio::time::Instant> = None;
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            while running.try_join_next().is_some() {}
+            if last_purge.is_none_or(|t| t.elapsed() >= PURGE_EVERY) {
+                last_purge = Some(tokio::time::Instant::now());
+                let before = Timestamp::from_millis(
+                    inner.clock.now().as_millis()
+                        - i64::try_from(inner.config.retention.as_millis()).unwrap_or(i64::MAX),
+                );
+                match inner.store.purge_finished(before).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, "purged finished schedules"),
+                    Err(e) => tracing::warn!(error = %e, "purging finished schedules failed"),
+                }
+            }
+            let free = inner.permits.available_permits();
+            if free == 0 {
+                // Wait for a run to finish.
+                tokio::select! {
+                    p = inner.permits.clone().acquire_owned() => drop(p),
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
+            let limit = free.min(inner.config.claim_batch);
+            let claims = match self.claim(limit).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming due schedules failed");
+                    Vec::new()
+                }
+            };
+            let full = claims.len() == limit;
+            for claim in claims {
+                let permit = inner
+                    .permits
+                    .clone()
+                    .try_acquire_owned()
+                    .expect("only the scheduler takes permits");
+                let engine = self.clone();
+                running.spawn(async move {
+                    engine.run_claim(claim).await;
+                    drop(permit);
+                });
+            }
+            if full {
+                continue;
+            }
+            let next = inner.store.next_due().await.unwrap_or_else(|e| {
+                tracing::error!(error = %e, "reading the next due time failed");
+                None
+            });
+            let sleep = self.sleep_for(next);
+            if sleep.is_zero() {
+                tokio::task::yield_now().await;
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(sleep) => {}
+                _ = inner.wake.notified() => {}
+                _ = stop.changed() => {}
+            }
+        }
+        // Graceful shutdown: let the runs in progress store their result.
+        while running.join_next().await.is_some() {}
+    }
+
+    async fn notifier(self, mut stop: watch::Receiver<bool>) {
+        let inner = self.inner.clone();
+        let mut running = JoinSet::new();
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            while running.try_join_next().is_some() {}
+            let now = inner.clock.now();
+            let until = now.add(inner.config.notify_timeout * 2);
+            let batch = inner
+                .store
+                .claim_notifications(now, until, inner.config.claim_batch)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "claiming finish notifications failed");
+                    Vec::new()
+                });
+            let full = batch.len() == inner.config.claim_batch;
+            for n in batch {
+                let engine = self.clone();
+                running.spawn(async move { engine.send_notification(n).await });
+            }
+            if full {
+                continue;
+            }
+            let next = inner.store.next_notification().await.unwrap_or(None);
+            let sleep = self.sleep_for(next);
+            if sleep.is_zero() {
+                tokio::task::yield_now().await;
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(sleep) => {}
+                _ = inner.wake_notify.notified() => {}
+                _ = stop.changed() => {}
+            }
+        }
+        while running.join_next().await.is_some() {}
+    }
+}

@@ -1,0 +1,325 @@
+//! [`MemoryStore`]: the store in a mutex, for tests and the testing harness.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+
+use bk_plugin_core::{BoxFuture, State};
+use serde_json::Value;
+
+use super::{
+    Claim, Counts, Delivery, LeaseRequest, Notification, PushOutcome, QueuedCallback,
+    ScheduleRecord, Store, StoreResult, Transition,
+};
+use crate::clock::Timestamp;
+
+#[derive(Debug)]
+struct Row {
+    record: ScheduleRecord,
+    lease: Option<(i64, Timestamp)>,
+    inbox: VecDeque<QueuedCallback>,
+}
+
+impl Row {
+    fn is_free(&self, now: Timestamp) -> bool {
+        self.lease.is_none_or(|(_, until)| until < now)
+    }
+
+    fn is_due(&self, now: Timestamp) -> bool {
+        if self.record.finish_at.is_some() || !self.is_free(now) {
+            return false;
+        }
+        match self.record.state {
+            State::Poll => self.record.next_run_at.is_some_and(|t| t <= now),
+            State::Callback => !self.inbox.is_empty(),
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct PendingNotification {
+    n: Notification,
+    due_at: Timestamp,
+    lease_until: Option<Timestamp>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    rows: HashMap<String, Row>,
+    notifications: BTreeMap<i64, PendingNotification>,
+    seq: i64,
+}
+
+/// A [`Store`] in memory: nothing survives the process. For tests and the testing harness.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard)
+    }
+}
+
+fn ready<'a, T: Send + 'a>(v: T) -> BoxFuture<'a, T> {
+    Box::pin(std::future::ready(v))
+}
+
+impl Store for MemoryStore {
+    fn create(&self, record: ScheduleRecord) -> BoxFuture<'_, StoreResult<()>> {
+        ready(self.with(|inner| {
+            if inner.rows.contains_key(&record.trace_id) {
+                return Err(super::StoreError::new(format!(
+                    "schedule {} already exists",
+                    record.trace_id
+                )));
+            }
+            inner.rows.insert(
+                record.trace_id.clone(),
+                Row {
+                    record,
+                    lease: None,
+                    inbox: VecDeque::new(),
+                },
+            );
+            Ok(())
+        }))
+    }
+
+    fn get<'a>(&'a self, trace_id: &'a str) -> BoxFuture<'a, StoreResult<Option<ScheduleRecord>>> {
+        ready(Ok(
+            self.with(|inner| inner.rows.get(trace_id).map(|r| r.record.clone()))
+        ))
+    }
+
+    fn claim_due<'a>(
+        &'a self,
+        now: Timestamp,
+        lease: LeaseRequest<'a>,
+        limit: usize,
+    ) -> BoxFuture<'a, StoreResult<Vec<Claim>>> {
+        ready(Ok(self.with(|inner| {
+            let mut due: Vec<(Option<Timestamp>, String)> = inner
+                .rows
+                .values()
+                .filter(|r| r.is_due(now))
+                .map(|r| (r.record.next_run_at, r.record.trace_id.clone()))
+                .collect();
+            due.sort();
+            due.truncate(limit);
+            due.into_iter()
+                .map(|(_, trace_id)| {
+                    let row = inner.rows.get_mut(&trace_id).expect("row listed above");
+                    row.lease = Some((lease.id, lease.until));
+                    Claim {
+                        record: row.record.clone(),
+                        lease_id: lease.id,
+                        callback: if row.record.state == State::Callback {
+                            row.inbox.front().cloned()
+                        } else {
+                            None
+                        },
+                    }
+                })
+                .collect()
+        })))
+    }
+
+    fn renew<'a>(
+        &'a self,
+        trace_id: &'a str,
+        lease_id: i64,
+        until: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<bool>> {
+        ready(Ok(self.with(|inner| {
+            match inner.rows.get_mut(trace_id) {
+                Some(row) if row.lease.is_some_and(|(id, _)| id == lease_id) => {
+                    row.lease = Some((lease_id, until));
+                    true
+                }
+                _ => false,
+            }
+        })))
+    }
+
+    fn complete<'a>(
+        &'a self,
+        trace_id: &'a str,
+        lease_id: i64,
+        t: Transition,
+    ) -> BoxFuture<'a, StoreResult<bool>> {
+        ready(Ok(self.with(|inner| {
+            let Some(row) = inner.rows.get_mut(trace_id) else {
+                return false;
+            };
+            if row.lease.is_none_or(|(id, _)| id != lease_id) {
+                return false;
+            }
+            row.lease = None;
+            let r = &mut row.record;
+            r.state = t.state;
+            r.storage = t.storage;
+            r.outputs = t.outputs;
+            r.invoke_count = t.invoke_count;
+            r.err = t.err;
+            r.finish_at = t.finish_at;
+            r.next_run_at = t.next_run_at;
+            if let Some(seq) = t.consumed_callback {
+                row.inbox.retain(|c| c.seq != seq);
+            }
+            if t.state != State::Callback {
+                // Python drops callbacks that find the schedule in another state.
+                row.inbox.clear();
+            }
+            if let Some(n) = t.notification {
+                inner.seq += 1;
+                let id = inner.seq;
+                inner.notifications.insert(
+                    id,
+                    PendingNotification {
+                        n: Notification {
+                            id,
+                            trace_id: trace_id.to_owned(),
+                            url: n.url,
+                            data: n.data,
+                            attempts: 0,
+                        },
+                        due_at: n.due_at,
+                        lease_until: None,
+                    },
+                );
+            }
+            true
+        })))
+    }
+
+    fn push_callback<'a>(
+        &'a self,
+        trace_id: &'a str,
+        callback_id: &'a str,
+        data: Value,
+        _now: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<PushOutcome>> {
+        ready(Ok(self.with(|inner| {
+            inner.seq += 1;
+            let seq = inner.seq;
+            match inner.rows.get_mut(trace_id) {
+                None => PushOutcome::NotWaiting(None),
+                Some(row) if row.record.state != State::Callback => {
+                    PushOutcome::NotWaiting(Some(row.record.state))
+                }
+                Some(row) => {
+                    row.inbox.push_back(QueuedCallback {
+                        seq,
+                        callback_id: callback_id.to_owned(),
+                        data,
+                    });
+                    PushOutcome::Queued
+                }
+            }
+        })))
+    }
+
+    fn next_due(&self) -> BoxFuture<'_, StoreResult<Option<Timestamp>>> {
+        ready(Ok(self.with(|inner| {
+            inner
+                .rows
+                .values()
+                .filter(|r| r.record.finish_at.is_none())
+                .filter_map(|r| {
+                    let due = match r.record.state {
+                        State::Poll => r.record.next_run_at,
+                        State::Callback if !r.inbox.is_empty() => Some(Timestamp::from_millis(0)),
+                        _ => None,
+                    }?;
+                    Some(match r.lease {
+                        Some((_, until)) => due.max(until.add(std::time::Duration::from_millis(1))),
+                        None => due,
+                    })
+                })
+                .min()
+        })))
+    }
+
+    fn claim_notifications(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<Vec<Notification>>> {
+        ready(Ok(self.with(|inner| {
+            inner
+                .notifications
+                .values_mut()
+                .filter(|p| p.due_at <= now && p.lease_until.is_none_or(|u| u < now))
+                .take(limit)
+                .map(|p| {
+                    p.lease_until = Some(until);
+                    p.n.clone()
+                })
+                .collect()
+        })))
+    }
+
+    fn settle_notification(&self, id: i64, delivery: Delivery) -> BoxFuture<'_, StoreResult<()>> {
+        ready(Ok(self.with(|inner| match delivery {
+            Delivery::Delivered | Delivery::GaveUp => {
+                inner.notifications.remove(&id);
+            }
+            Delivery::RetryAt(at) => {
+                if let Some(p) = inner.notifications.get_mut(&id) {
+                    p.n.attempts += 1;
+                    p.due_at = at;
+                    p.lease_until = None;
+                }
+            }
+        })))
+    }
+
+    fn next_notification(&self) -> BoxFuture<'_, StoreResult<Option<Timestamp>>> {
+        ready(Ok(self.with(|inner| {
+            inner
+                .notifications
+                .values()
+                .map(|p| match p.lease_until {
+                    Some(u) => p.due_at.max(u.add(std::time::Duration::from_millis(1))),
+                    None => p.due_at,
+                })
+                .min()
+        })))
+    }
+
+    fn purge_finished(&self, before: Timestamp) -> BoxFuture<'_, StoreResult<u64>> {
+        ready(Ok(self.with(|inner| {
+            let n = inner.rows.len();
+            inner
+                .rows
+                .retain(|_, r| r.record.finish_at.is_none_or(|f| f >= before));
+            (n - inner.rows.len()) as u64
+        })))
+    }
+
+    fn counts(&self) -> BoxFuture<'_, StoreResult<Counts>> {
+        ready(Ok(self.with(|inner| {
+            let mut c = Counts {
+                notifications: inner.notifications.len() as u64,
+                ..Counts::default()
+            };
+            for r in inner.rows.values().filter(|r| r.record.finish_at.is_none()) {
+                match r.record.state {
+                    State::Poll => c.polling += 1,
+                    State::Callback => c.waiting_callback += 1,
+                    _ => {}
+                }
+            }
+            c
+        })))
+    }
+}

@@ -1,0 +1,303 @@
+//! The durable schedule store: what the engine persists between the runs of an invocation.
+//!
+//! A row exists only for invocations that did not finish in their first run (POLL or
+//! CALLBACK), as in the Python framework. Work is distributed by **leases**: a worker claims
+//! due rows by writing a lease id and expiry into them; only the holder of the current lease
+//! may write the next transition ([`Store::complete`] is fenced by the lease id), and an
+//! expired lease lets any worker claim the row again. Nothing relies on process-local locks,
+//! so several processes can share one store.
+
+mod memory;
+
+use std::fmt;
+
+use bk_plugin_core::State;
+use bk_plugin_core::BoxFuture;
+use serde_json::{Map, Value};
+
+pub use memory::MemoryStore;
+
+use crate::clock::Timestamp;
+
+/// A store error (I/O, database, corrupt row).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct StoreError {
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl StoreError {
+    /// An error with a message.
+    pub fn new(message: impl Into<String>) -> Self {
+        StoreError {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An error caused by `source`.
+    pub fn with_source(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        let message = format!("{}: {source}", message.into());
+        StoreError {
+            message,
+            source: Some(Box::new(source)),
+        }
+    }
+}
+
+/// Result of store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A persisted invocation.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ScheduleRecord {
+    /// The invocation id (32 hex).
+    pub trace_id: String,
+    /// The plugin version it runs.
+    pub plugin_version: String,
+    /// POLL, CALLBACK, SUCCESS or FAIL.
+    pub state: State,
+    /// The caller's raw inputs.
+    pub inputs: Value,
+    /// The caller's raw context.
+    pub context: Value,
+    /// Storage after the last run.
+    pub storage: Map<String, Value>,
+    /// Outputs after the last run.
+    pub outputs: Map<String, Value>,
+    /// Runs so far.
+    pub invoke_count: u32,
+    /// The failure text, `""` unless FAIL.
+    pub err: String,
+    /// When the invocation was created.
+    pub created_at: Timestamp,
+    /// When it reached SUCCESS or FAIL.
+    pub finish_at: Option<Timestamp>,
+    /// When the next poll is due (POLL only).
+    pub next_run_at: Option<Timestamp>,
+}
+
+impl ScheduleRecord {
+    /// A new row for an invocation whose first run ended in POLL or CALLBACK.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        trace_id: String,
+        plugin_version: String,
+        state: State,
+        inputs: Value,
+        context: Value,
+        storage: Map<String, Value>,
+        outputs: Map<String, Value>,
+        created_at: Timestamp,
+        next_run_at: Option<Timestamp>,
+    ) -> Self {
+        ScheduleRecord {
+            trace_id,
+            plugin_version,
+            state,
+            inputs,
+            context,
+            storage,
+            outputs,
+            invoke_count: 1,
+            err: String::new(),
+            created_at,
+            finish_at: None,
+            next_run_at,
+        }
+    }
+}
+
+/// A lease to take: who takes it, its id (fencing token) and when it expires.
+#[derive(Debug, Clone, Copy)]
+pub struct LeaseRequest<'a> {
+    /// A name of the claiming worker, for diagnostics.
+    pub owner: &'a str,
+    /// Unique per claim; [`Store::complete`] and [`Store::renew`] must present it.
+    pub id: i64,
+    /// When the lease expires unless renewed.
+    pub until: Timestamp,
+}
+
+/// A callback waiting in a schedule's inbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedCallback {
+    /// Its position in the inbox (consumed in order).
+    pub seq: i64,
+    /// The id from the token.
+    pub callback_id: String,
+    /// The JSON body delivered.
+    pub data: Value,
+}
+
+/// A due schedule claimed under a lease.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    /// The row as claimed.
+    pub record: ScheduleRecord,
+    /// The lease id to present when completing.
+    pub lease_id: i64,
+    /// For a CALLBACK row: the oldest callback in its inbox, which this run consumes.
+    pub callback: Option<QueuedCallback>,
+}
+
+/// A finish notification to POST: the caller's `plugin_callback_info`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewNotification {
+    /// The URL to POST to.
+    pub url: String,
+    /// The JSON body.
+    pub data: Value,
+    /// When to send it first.
+    pub due_at: Timestamp,
+}
+
+/// The next state of a claimed schedule, written in one transaction.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Transition {
+    /// The new state.
+    pub state: State,
+    /// Storage to persist.
+    pub storage: Map<String, Value>,
+    /// Outputs to persist.
+    pub outputs: Map<String, Value>,
+    /// Runs so far.
+    pub invoke_count: u32,
+    /// Failure text (`""` unless FAIL).
+    pub err: String,
+    /// Set when `state` is SUCCESS or FAIL.
+    pub finish_at: Option<Timestamp>,
+    /// Set when `state` is POLL.
+    pub next_run_at: Option<Timestamp>,
+    /// The inbox entry this run consumed.
+    pub consumed_callback: Option<i64>,
+    /// The finish notification to enqueue (terminal states only).
+    pub notification: Option<NewNotification>,
+}
+
+/// What happened to a delivered callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// Queued: the schedule is in CALLBACK and will run with it.
+    Queued,
+    /// Not queued: there is no schedule (`None`) or it is in another state.
+    NotWaiting(Option<State>),
+}
+
+/// A finish notification claimed for sending.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    /// Its id.
+    pub id: i64,
+    /// The invocation it reports.
+    pub trace_id: String,
+    /// The URL to POST to.
+    pub url: String,
+    /// The JSON body.
+    pub data: Value,
+    /// Attempts made before this one.
+    pub attempts: u32,
+}
+
+/// How a notification attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// The caller accepted it: delete it.
+    Delivered,
+    /// Failed: try again at the given time.
+    RetryAt(Timestamp),
+    /// Failed for the last time: delete it (the failure is logged).
+    GaveUp,
+}
+
+/// Row counts, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Unfinished rows in POLL.
+    pub polling: u64,
+    /// Unfinished rows in CALLBACK.
+    pub waiting_callback: u64,
+    /// Notifications not yet delivered.
+    pub notifications: u64,
+}
+
+/// A durable schedule store. Implementations: [`MemoryStore`] (tests), SQLite
+/// (`bk-plugin-store`), later PostgreSQL and MySQL.
+///
+/// Every method is one atomic step; see the module docs for the lease protocol.
+pub trait Store: Send + Sync + fmt::Debug + 'static {
+    /// Inserts the row of an invocation whose first run ended in POLL or CALLBACK.
+    fn create(&self, record: ScheduleRecord) -> BoxFuture<'_, StoreResult<()>>;
+
+    /// The row of `trace_id`.
+    fn get<'a>(&'a self, trace_id: &'a str) -> BoxFuture<'a, StoreResult<Option<ScheduleRecord>>>;
+
+    /// Claims up to `limit` due rows that no live lease holds: POLL rows whose `next_run_at`
+    /// has passed and CALLBACK rows with a queued callback, oldest first.
+    fn claim_due<'a>(
+        &'a self,
+        now: Timestamp,
+        lease: LeaseRequest<'a>,
+        limit: usize,
+    ) -> BoxFuture<'a, StoreResult<Vec<Claim>>>;
+
+    /// Extends the lease `lease_id` on `trace_id`; `false` if it is no longer held.
+    fn renew<'a>(
+        &'a self,
+        trace_id: &'a str,
+        lease_id: i64,
+        until: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<bool>>;
+
+    /// Writes `transition` and releases the lease, atomically, if `lease_id` still holds the
+    /// row; `false` (nothing written) otherwise. In the same transaction: consumes the inbox
+    /// entry, drops the rest of the inbox unless the new state is CALLBACK (the Python
+    /// framework drops callbacks that find the schedule in another state), and enqueues the
+    /// notification.
+    fn complete<'a>(
+        &'a self,
+        trace_id: &'a str,
+        lease_id: i64,
+        transition: Transition,
+    ) -> BoxFuture<'a, StoreResult<bool>>;
+
+    /// Queues a callback for `trace_id` if, in the same transaction, it is in CALLBACK.
+    fn push_callback<'a>(
+        &'a self,
+        trace_id: &'a str,
+        callback_id: &'a str,
+        data: Value,
+        now: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<PushOutcome>>;
+
+    /// The earliest time a row may become due (`None`: nothing pending). Leased rows count at
+    /// their lease expiry.
+    fn next_due(&self) -> BoxFuture<'_, StoreResult<Option<Timestamp>>>;
+
+    /// Claims up to `limit` notifications due at `now` under a lease until `until`.
+    fn claim_notifications(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<Vec<Notification>>>;
+
+    /// Records the result of a notification attempt.
+    fn settle_notification(&self, id: i64, delivery: Delivery) -> BoxFuture<'_, StoreResult<()>>;
+
+    /// The earliest due notification (`None`: none pending).
+    fn next_notification(&self) -> BoxFuture<'_, StoreResult<Option<Timestamp>>>;
+
+    /// Deletes finished rows with `finish_at` before `before`; returns how many.
+    fn purge_finished(&self, before: Timestamp) -> BoxFuture<'_, StoreResult<u64>>;
+
+    /// Row counts.
+    fn counts(&self) -> BoxFuture<'_, StoreResult<Counts>>;
+}
