@@ -14,8 +14,8 @@ use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::config::EngineConfig;
 use crate::notify::{FinishNotifier, HttpNotifier};
 use crate::store::{
-    Claim, Delivery, LeaseRequest, NewNotification, PushOutcome, ScheduleRecord, Store,
-    StoreError, StoreResult, Transition,
+    Claim, Delivery, LeaseRequest, NewNotification, PushOutcome, ScheduleRecord, Store, StoreError,
+    StoreResult, Transition,
 };
 use crate::token::{CallbackKey, CallbackSigner, TokenError, new_id};
 
@@ -218,7 +218,8 @@ impl Engine {
         inputs: Value,
         context: Value,
     ) -> Result<Invoked, UnknownVersion> {
-        self.invoke_with_id(new_id(), version, inputs, context).await
+        self.invoke_with_id(new_id(), version, inputs, context)
+            .await
     }
 
     /// Runs the first step of an invocation with id `trace_id` (the HTTP request's id).
@@ -307,7 +308,11 @@ impl Engine {
     /// before invoke stored the row). The run itself happens in the scheduler; callbacks of
     /// one trace run one at a time, in arrival order.
     pub async fn callback(&self, token: &str, data: Value) -> Result<(), CallbackError> {
-        let key = self.inner.key.as_ref().ok_or(CallbackError::NotConfigured)?;
+        let key = self
+            .inner
+            .key
+            .as_ref()
+            .ok_or(CallbackError::NotConfigured)?;
         let (callback_id, trace_id) = key.open(token)?;
         self.deliver_callback(&trace_id, &callback_id, data).await
     }
@@ -436,7 +441,12 @@ impl Engine {
         let notifies = transition.notification.is_some();
         match inner.store.complete(&trace_id, lease_id, transition).await {
             Ok(true) => {
-                tracing::debug!(trace_id, state = state.code(), invoke_count, "schedule step stored");
+                tracing::debug!(
+                    trace_id,
+                    state = state.code(),
+                    invoke_count,
+                    "schedule step stored"
+                );
                 if notifies {
                     inner.wake_notify.notify_one();
                 }
@@ -448,7 +458,9 @@ impl Engine {
                 trace_id,
                 "lease lost while the step ran (it ran longer than the lease and another worker took it over); result discarded"
             ),
-            Err(e) => tracing::error!(trace_id, error = %e, "storing the step failed; it will run again when the lease expires"),
+            Err(e) => {
+                tracing::error!(trace_id, error = %e, "storing the step failed; it will run again when the lease expires")
+            }
         }
     }
 
@@ -506,16 +518,32 @@ impl Engine {
         let attempts = n.attempts + 1;
         let delivery = match &result {
             Ok(()) => {
-                tracing::info!(trace_id = n.trace_id, url = n.url, "finish notification delivered");
+                tracing::info!(
+                    trace_id = n.trace_id,
+                    url = n.url,
+                    "finish notification delivered"
+                );
                 Delivery::Delivered
             }
             Err(reason) => match inner.config.notify_delay(attempts) {
                 Some(delay) => {
-                    tracing::warn!(trace_id = n.trace_id, url = n.url, attempts, reason, "finish notification failed; will retry");
+                    tracing::warn!(
+                        trace_id = n.trace_id,
+                        url = n.url,
+                        attempts,
+                        reason,
+                        "finish notification failed; will retry"
+                    );
                     Delivery::RetryAt(inner.clock.now().add(delay))
                 }
                 None => {
-                    tracing::error!(trace_id = n.trace_id, url = n.url, attempts, reason, "finish notification failed; giving up");
+                    tracing::error!(
+                        trace_id = n.trace_id,
+                        url = n.url,
+                        attempts,
+                        reason,
+                        "finish notification failed; giving up"
+                    );
                     Delivery::GaveUp
                 }
             },

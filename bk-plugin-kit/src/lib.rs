@@ -125,6 +125,30 @@
 #[doc(inline)]
 pub use bk_plugin_core::*;
 
+/// The execution engine: invocations across resumes, durable schedules, callbacks, finish
+/// notifications (feature `engine`, on by default).
+#[cfg(feature = "engine")]
+#[cfg_attr(docsrs, doc(cfg(feature = "engine")))]
+pub mod engine {
+    #[doc(inline)]
+    pub use bk_plugin_engine::*;
+
+    /// The embedded SQLite schedule store (feature `sqlite`, on by default).
+    #[cfg(feature = "sqlite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    #[doc(inline)]
+    pub use bk_plugin_store::{SqliteOptions, SqliteStore};
+}
+
+/// Unit-testing plugins with a virtual clock (feature `engine`): see
+/// [`TestRunner`](testing::TestRunner).
+#[cfg(feature = "engine")]
+#[cfg_attr(docsrs, doc(cfg(feature = "engine")))]
+pub mod testing {
+    #[doc(inline)]
+    pub use bk_plugin_engine::testing::*;
+}
+
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]

@@ -1,1 +1,29 @@
-//! placeholder
+//! Durable schedule stores of [bk-plugin-kit](https://docs.rs/bk-plugin-kit): implementations
+//! of [`bk_plugin_engine::store::Store`].
+//!
+//! - [`SqliteStore`] (feature `sqlite`, default): an embedded SQLite file in WAL mode, so a
+//!   single binary needs no other service.
+//!
+//! Schema migrations are versioned SQL files (`migrations/<backend>/NNNN_name.sql`) embedded in
+//! the binary and applied at startup by [`SqliteStore::open`]; the applied versions are
+//! recorded in `_sqlx_migrations`.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use bk_plugin_engine::store::Store;
+//! use bk_plugin_store::SqliteStore;
+//!
+//! let dir = std::env::temp_dir().join(format!("bk-plugin-store-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let store = SqliteStore::open(dir.join("schedules.db")).await.unwrap();
+//! assert!(store.get("0123456789abcdef0123456789abcdef").await.unwrap().is_none());
+//! # std::fs::remove_dir_all(&dir).ok();
+//! # });
+//! ```
+#![deny(missing_docs)]
+
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteOptions, SqliteStore};

@@ -94,9 +94,9 @@ impl Store for MemoryStore {
     }
 
     fn get<'a>(&'a self, trace_id: &'a str) -> BoxFuture<'a, StoreResult<Option<ScheduleRecord>>> {
-        ready(Ok(
-            self.with(|inner| inner.rows.get(trace_id).map(|r| r.record.clone()))
-        ))
+        ready(Ok(self.with(|inner| {
+            inner.rows.get(trace_id).map(|r| r.record.clone())
+        })))
     }
 
     fn claim_due<'a>(
@@ -138,14 +138,12 @@ impl Store for MemoryStore {
         lease_id: i64,
         until: Timestamp,
     ) -> BoxFuture<'a, StoreResult<bool>> {
-        ready(Ok(self.with(|inner| {
-            match inner.rows.get_mut(trace_id) {
-                Some(row) if row.lease.is_some_and(|(id, _)| id == lease_id) => {
-                    row.lease = Some((lease_id, until));
-                    true
-                }
-                _ => false,
+        ready(Ok(self.with(|inner| match inner.rows.get_mut(trace_id) {
+            Some(row) if row.lease.is_some_and(|(id, _)| id == lease_id) => {
+                row.lease = Some((lease_id, until));
+                true
             }
+            _ => false,
         })))
     }
 

@@ -11,8 +11,8 @@ mod memory;
 
 use std::fmt;
 
-use bk_plugin_core::State;
 use bk_plugin_core::BoxFuture;
+use bk_plugin_core::State;
 use serde_json::{Map, Value};
 
 pub use memory::MemoryStore;

@@ -4,15 +4,14 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bk_plugin_kit::serde_json::{self, Value, json};
-use bk_plugin_kit::{
-    Callback, CallbackIssuer, Invocation, PluginError, PreparedCallback, State, registry,
-};
-use sops_exec as _;
+use bk_plugin_kit::testing::{self, TestRunner};
+use bk_plugin_kit::{Callback, Invocation, State, registry};
+use sops_exec::v1_0_0::SopsExec;
+use sops_exec::v1_1_0::SopsCallbackExec;
 
 fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
@@ -64,76 +63,60 @@ fn forms_by_convention_and_by_path() {
 
 #[test]
 fn poll_version_runs_to_success() {
-    let context = json!({"biz_cc_id": "2", "executor": "admin"});
-    let first = block_on(registry().run(
-        "1.0.0",
-        Invocation::new("t".repeat(32), inputs(), context.clone()),
-    ))
-    .unwrap();
-    assert_eq!(first.state, State::Poll);
-    assert_eq!(first.poll_interval, Some(Duration::from_secs(5)));
-    assert_eq!(first.storage["task_id"], 42);
+    // The testing harness runs the real engine with a virtual clock: the 5 s poll is instant.
+    let runner = TestRunner::<SopsExec>::new();
+    let mut run = runner.invoke(inputs(), json!({"biz_cc_id": "2", "executor": "admin"}));
+    assert_eq!(run.state(), State::Poll);
+    assert_eq!(run.last().poll_interval, Some(Duration::from_secs(5)));
+    assert_eq!(run.storage()["task_id"], 42);
 
-    let resume = Invocation::new("t".repeat(32), inputs(), context).resume(
-        State::Poll,
-        2,
-        first.storage,
-        first.outputs,
-    );
-    let done = block_on(registry().run("1.0.0", resume)).unwrap();
-    assert_eq!(done.state, State::Success);
+    run.finish();
+    assert_eq!(run.states(), [State::Poll, State::Success]);
     assert_eq!(
-        Value::Object(done.outputs),
+        Value::Object(run.outputs()),
         json!({"task_id": 42, "task_url": "deploy"})
     );
 }
 
-struct Issuer;
-
-impl CallbackIssuer for Issuer {
-    fn prepare(&self, trace_id: &str) -> Result<PreparedCallback, PluginError> {
-        Ok(PreparedCallback {
-            id: "c".repeat(32),
-            url: format!("/dev/callback/token-of-{trace_id}/"),
-        })
-    }
-}
-
 #[test]
 fn callback_version_waits_then_succeeds_and_reports_its_caller() {
+    let runner = TestRunner::<SopsCallbackExec>::new();
     let context = json!({
         "biz_cc_id": 2, "executor": "admin",
         "plugin_callback_info": {"url": "http://sops.invalid/callback/1/", "data": {"k": 1}},
     });
-    let trace = "a".repeat(32);
-    let first = block_on(registry().run(
-        "1.1.0",
-        Invocation::new(trace.clone(), inputs(), context.clone()).with_issuer(Arc::new(Issuer)),
-    ))
-    .unwrap();
-    assert_eq!(first.state, State::Callback);
-    assert_eq!(
-        first.outputs["callback_url"],
-        format!("/dev/callback/token-of-{trace}/")
-    );
-    let info = first.plugin_callback_info.clone().unwrap();
-    assert_eq!(info.url, "http://sops.invalid/callback/1/");
-    assert_eq!(Value::Object(info.data), json!({"k": 1}));
+    let mut run = runner.invoke(inputs(), context);
+    assert_eq!(run.state(), State::Callback);
+    // The URL handed to SOPS carries a Fernet token, as the Python framework's.
+    let prepared = run.prepared_callbacks();
+    assert_eq!(prepared.len(), 1);
+    assert_eq!(run.outputs()["callback_url"], prepared[0].url);
+    assert!(prepared[0].url.starts_with("/test/callback/gAAAAA"));
+    assert!(run.notifications().is_empty(), "not finished yet");
 
-    let resume = Invocation::new(trace, inputs(), context)
-        .resume(State::Callback, 2, first.storage, first.outputs)
-        .with_callback(Callback {
-            id: "c".repeat(32),
-            data: json!({"task_id": 7}),
-        });
-    let done = block_on(registry().run("1.1.0", resume)).unwrap();
-    assert_eq!(done.state, State::Success);
-    assert_eq!(done.outputs["task_id"], 7);
+    // SOPS calls back through that URL; the plugin resumes with the data.
+    run.callback(json!({"task_id": 7}));
+    assert_eq!(run.states(), [State::Callback, State::Success]);
     assert_eq!(
-        done.outputs["task_url"],
+        run.outputs()["task_url"],
         "https://sops.example.invalid/taskflow/execute/7/?name=deploy"
     );
-    assert!(done.plugin_callback_info.is_some());
+    // ... and the plugin's own caller is told it finished.
+    let sent = run.notifications();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].url, "http://sops.invalid/callback/1/");
+    assert_eq!(sent[0].data, json!({"k": 1}));
+}
+
+#[test]
+fn callback_version_rejects_a_forged_token() {
+    let runner = TestRunner::<SopsCallbackExec>::new();
+    let run = runner.invoke(inputs(), json!({"biz_cc_id": 2, "executor": "admin"}));
+    let token = testing::token_of(&run.prepared_callbacks()[0].url).to_owned();
+    let mut forged = token.clone();
+    forged.replace_range(20..21, if &token[20..21] == "A" { "B" } else { "A" });
+    assert!(run.deliver(&forged, json!({"task_id": 1})).is_err());
+    assert_eq!(run.state(), State::Callback);
 }
 
 #[test]

@@ -1,0 +1,49 @@
+-- Invocations whose first run ended in POLL or CALLBACK (the Python framework's
+-- `schedule_schedule`), plus what a resume needs: the raw caller data and the lease.
+CREATE TABLE bk_plugin_schedule (
+    trace_id       TEXT    PRIMARY KEY NOT NULL,
+    plugin_version TEXT    NOT NULL,
+    state          INTEGER NOT NULL,
+    inputs         TEXT    NOT NULL,
+    context        TEXT    NOT NULL,
+    storage        TEXT    NOT NULL,
+    outputs        TEXT    NOT NULL,
+    invoke_count   INTEGER NOT NULL,
+    err            TEXT    NOT NULL DEFAULT '',
+    created_at     INTEGER NOT NULL,
+    finish_at      INTEGER,
+    next_run_at    INTEGER,
+    lease_id       INTEGER,
+    lease_owner    TEXT,
+    lease_until    INTEGER
+);
+
+-- Due polls, oldest first.
+CREATE INDEX bk_plugin_schedule_due ON bk_plugin_schedule (next_run_at)
+    WHERE finish_at IS NULL AND state = 2;
+
+-- Cleanup of finished rows.
+CREATE INDEX bk_plugin_schedule_finished ON bk_plugin_schedule (finish_at)
+    WHERE finish_at IS NOT NULL;
+
+-- Callbacks delivered to schedules in CALLBACK, consumed one per run in order.
+CREATE TABLE bk_plugin_callback (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    trace_id     TEXT    NOT NULL,
+    callback_id  TEXT    NOT NULL,
+    data         TEXT    NOT NULL,
+    received_at  INTEGER NOT NULL
+);
+CREATE INDEX bk_plugin_callback_trace ON bk_plugin_callback (trace_id, seq);
+
+-- Finish notifications to send (the outbox), written with the terminal transition.
+CREATE TABLE bk_plugin_notification (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    trace_id     TEXT    NOT NULL,
+    url          TEXT    NOT NULL,
+    data         TEXT    NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    due_at       INTEGER NOT NULL,
+    lease_until  INTEGER
+);
+CREATE INDEX bk_plugin_notification_due ON bk_plugin_notification (due_at);
