@@ -4,4 +4,6 @@
 #![allow(missing_debug_implementations)]
 
 pub mod peer;
+pub mod rig;
+pub mod stores;
 pub mod support;

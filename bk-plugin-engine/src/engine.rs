@@ -69,6 +69,7 @@ pub(crate) struct Inner {
     pub(crate) wake: Notify,
     pub(crate) wake_notify: Notify,
     pub(crate) permits: Arc<Semaphore>,
+    pub(crate) committer: crate::commit::Committer,
 }
 
 /// The execution engine: invoke, resume (poll and callback), finish notifications.
@@ -172,6 +173,7 @@ impl EngineBuilder {
                 wake: Notify::new(),
                 wake_notify: Notify::new(),
                 permits,
+                committer: Default::default(),
             }),
         }
     }
@@ -263,7 +265,7 @@ impl Engine {
             });
         }
         let now = inner.clock.now();
-        let next_run_at = poll_interval.map(|d| now.add(d));
+        let next_run_at = poll_interval.map(|d| now.saturating_add(d));
         let record = ScheduleRecord::new(
             trace_id.clone(),
             version.to_owned(),
@@ -374,7 +376,7 @@ impl Engine {
         let lease = LeaseRequest {
             owner: &inner.owner,
             id: self.lease_id(),
-            until: now.add(inner.config.lease),
+            until: now.saturating_add(inner.config.lease),
         };
         inner.store.claim_due(now, lease, limit).await
     }
@@ -390,6 +392,7 @@ impl Engine {
         let trace_id = record.trace_id.clone();
         let invoke_count = record.invoke_count.saturating_add(1);
         let consumed = callback.as_ref().map(|c| c.seq);
+        let previous_state = record.state;
         let now_or = |o: Option<Outcome>| (o, inner.clock.now());
         let (outcome, now) = match inner.registry.get(&record.plugin_version) {
             None => now_or(None),
@@ -421,7 +424,7 @@ impl Engine {
             }
         };
         let transition = match outcome {
-            Some(o) => transition(o, invoke_count, consumed, now),
+            Some(o) => transition(o, previous_state, invoke_count, consumed, now),
             None => Transition {
                 state: State::Fail,
                 err: format!(
@@ -434,12 +437,17 @@ impl Engine {
                 invoke_count,
                 finish_at: Some(now),
                 next_run_at: None,
+                previous_state,
                 consumed_callback: consumed,
             },
         };
         let state = transition.state;
         let notifies = transition.notification.is_some();
-        match inner.store.complete(&trace_id, lease_id, transition).await {
+        match inner
+            .committer
+            .commit(&*inner.store, trace_id.clone(), lease_id, transition)
+            .await
+        {
             Ok(true) => {
                 tracing::debug!(
                     trace_id,
@@ -479,7 +487,7 @@ impl Engine {
             tokio::select! {
                 out = &mut fut => return out,
                 _ = tick.tick() => {
-                    let until = inner.clock.now().add(inner.config.lease);
+                    let until = inner.clock.now().saturating_add(inner.config.lease);
                     match inner.store.renew(trace_id, lease_id, until).await {
                         Ok(true) => {}
                         Ok(false) => tracing::warn!(trace_id, "lease lost during a long step"),
@@ -497,7 +505,7 @@ impl Engine {
         let mut sent = 0;
         loop {
             let now = inner.clock.now();
-            let until = now.add(inner.config.notify_timeout * 2);
+            let until = now.saturating_add(inner.config.notify_timeout * 2);
             let batch = inner
                 .store
                 .claim_notifications(now, until, inner.config.claim_batch)
@@ -534,7 +542,7 @@ impl Engine {
                         reason,
                         "finish notification failed; will retry"
                     );
-                    Delivery::RetryAt(inner.clock.now().add(delay))
+                    Delivery::RetryAt(inner.clock.now().saturating_add(delay))
                 }
                 None => {
                     tracing::error!(
@@ -566,7 +574,13 @@ fn notification(info: PluginCallbackInfo, now: Timestamp) -> NewNotification {
     }
 }
 
-fn transition(o: Outcome, invoke_count: u32, consumed: Option<i64>, now: Timestamp) -> Transition {
+fn transition(
+    o: Outcome,
+    previous_state: State,
+    invoke_count: u32,
+    consumed: Option<i64>,
+    now: Timestamp,
+) -> Transition {
     let finished = o.state.is_finished();
     Transition {
         state: o.state,
@@ -575,7 +589,8 @@ fn transition(o: Outcome, invoke_count: u32, consumed: Option<i64>, now: Timesta
         invoke_count,
         err: o.err.unwrap_or_default(),
         finish_at: finished.then_some(now),
-        next_run_at: o.poll_interval.map(|d| now.add(d)),
+        next_run_at: o.poll_interval.map(|d| now.saturating_add(d)),
+        previous_state,
         consumed_callback: consumed,
         notification: if finished {
             o.plugin_callback_info.map(|i| notification(i, now))

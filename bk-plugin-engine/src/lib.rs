@@ -45,6 +45,7 @@
 #![deny(missing_docs)]
 
 pub mod clock;
+mod commit;
 mod config;
 mod engine;
 mod notify;

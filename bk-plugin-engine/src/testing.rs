@@ -54,7 +54,7 @@ use crate::clock::{Clock, ManualClock, Timestamp};
 use crate::config::EngineConfig;
 use crate::engine::{CallbackError, Engine};
 use crate::notify::FinishNotifier;
-use crate::store::MemoryStore;
+use crate::store::{LeaseRequest, MemoryStore};
 use crate::token::{CallbackKey, CallbackSigner};
 
 /// 2024-01-01T00:00:00Z, where the virtual clock starts.
@@ -134,6 +134,7 @@ impl FinishNotifier for RecordingNotifier {
 pub struct TestRunner<P: Plugin> {
     rt: tokio::runtime::Runtime,
     engine: Engine,
+    store: Arc<MemoryStore>,
     clock: Arc<ManualClock>,
     recorder: Arc<Recorder>,
     _plugin: PhantomData<fn() -> P>,
@@ -171,9 +172,12 @@ impl<P: Plugin> TestRunner<P> {
             "",
             "test",
         );
-        let mut config = EngineConfig::default();
-        config.callback_attempts = 1;
-        let engine = Engine::builder(registry, Arc::new(MemoryStore::new()))
+        let config = EngineConfig {
+            callback_attempts: 1,
+            ..EngineConfig::default()
+        };
+        let store = Arc::new(MemoryStore::new());
+        let engine = Engine::builder(registry, store.clone())
             .clock(clock.clone())
             .config(config)
             .issuer(Arc::new(RecordingIssuer {
@@ -190,6 +194,7 @@ impl<P: Plugin> TestRunner<P> {
         TestRunner {
             rt,
             engine,
+            store,
             clock,
             recorder,
             _plugin: PhantomData,
@@ -338,7 +343,8 @@ impl<P: Plugin> TestRun<'_, P> {
             .collect()
     }
 
-    /// Resumes a POLL invocation: moves the virtual clock to its due time and runs it.
+    /// Resumes a POLL invocation: moves the virtual clock to its due time and runs its next
+    /// step (only this invocation's, and only one, even when it polls with a zero interval).
     ///
     /// # Panics
     ///
@@ -355,7 +361,7 @@ impl<P: Plugin> TestRun<'_, P> {
         if let Some(at) = runner.record(&self.trace_id).and_then(|r| r.next_run_at) {
             runner.clock.advance_to(at);
         }
-        self.run_due()
+        self.run_step()
     }
 
     /// Delivers `data` to the last callback the plugin prepared (through its signed URL, as an
@@ -388,7 +394,7 @@ impl<P: Plugin> TestRun<'_, P> {
         if let Err(e) = result {
             panic!("callback(): rejected: {e}");
         }
-        self.run_due()
+        self.run_step()
     }
 
     /// Delivers a callback through `token` (e.g. a forged one) without running anything.
@@ -414,12 +420,26 @@ impl<P: Plugin> TestRun<'_, P> {
         self.last()
     }
 
-    fn run_due(&mut self) -> &Step {
+    /// Runs the next step of this invocation alone, and records it.
+    fn run_step(&mut self) -> &Step {
         let runner = self.runner;
-        runner
-            .rt
-            .block_on(runner.engine.run_due())
-            .expect("the memory store does not fail");
+        let engine = &runner.engine;
+        let now = runner.clock.now();
+        let lease = LeaseRequest {
+            owner: &engine.inner.owner,
+            id: engine.lease_id(),
+            until: now.saturating_add(engine.inner.config.lease),
+        };
+        let claim = runner
+            .store
+            .claim_trace(&self.trace_id, now, lease)
+            .unwrap_or_else(|| {
+                panic!(
+                    "invocation {} has no step to run (was it resumed through `engine()` directly?)",
+                    self.trace_id
+                )
+            });
+        runner.rt.block_on(engine.run_claim(claim));
         let record = runner
             .record(&self.trace_id)
             .expect("a resumed invocation has a schedule row");

@@ -164,6 +164,9 @@ fn ts(v: Option<i64>) -> Option<Timestamp> {
     v.map(Timestamp::from_millis)
 }
 
+/// Rows per multi-row UPDATE (9 parameters each; SQLite allows 32,766).
+const MULTI_ROW_CHUNK: usize = 256;
+
 const RECORD_COLUMNS: &str = "trace_id, plugin_version, state, inputs, context, storage, outputs, invoke_count, err, created_at, finish_at, next_run_at";
 
 fn record(row: &SqliteRow) -> StoreResult<ScheduleRecord> {
@@ -264,63 +267,63 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> BoxFuture<'a, StoreResult<Vec<Claim>>> {
         Box::pin(async move {
-            let mut conn = self.begin().await?;
-            let result = async {
-                let conn = &mut *conn;
-                let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-                let polls = format!(
-                    "UPDATE bk_plugin_schedule SET lease_id = ?1, lease_owner = ?2, lease_until = ?3
-                     WHERE trace_id IN (
-                         SELECT trace_id FROM bk_plugin_schedule
-                         WHERE finish_at IS NULL AND state = 2 AND next_run_at <= ?4
-                           AND (lease_until IS NULL OR lease_until < ?4)
-                         ORDER BY next_run_at LIMIT ?5)
-                     RETURNING {RECORD_COLUMNS}"
-                );
-                let callbacks = format!(
-                    "UPDATE bk_plugin_schedule SET lease_id = ?1, lease_owner = ?2, lease_until = ?3
-                     WHERE trace_id IN (
-                         SELECT s.trace_id FROM bk_plugin_schedule s
-                         WHERE s.finish_at IS NULL AND s.state = 3
-                           AND (s.lease_until IS NULL OR s.lease_until < ?4)
-                           AND EXISTS (SELECT 1 FROM bk_plugin_callback c WHERE c.trace_id = s.trace_id)
-                         LIMIT ?5)
-                     RETURNING {RECORD_COLUMNS}"
-                );
-                let mut claims = Vec::new();
-                for sql in [&polls, &callbacks] {
-                    let left = limit - claims.len() as i64;
-                    if left <= 0 {
-                        break;
-                    }
-                    let rows = sqlx::query(sql)
-                        .bind(lease.id)
-                        .bind(lease.owner)
-                        .bind(lease.until.as_millis())
-                        .bind(now.as_millis())
-                        .bind(left)
-                        .fetch_all(&mut *conn)
-                        .await
-                        .map_err(db_err("claim"))?;
-                    for row in rows {
-                        let record = record(&row)?;
-                        let callback = if record.state == State::Callback {
-                            oldest_callback(conn, &record.trace_id).await?
-                        } else {
-                            None
-                        };
-                        claims.push(Claim {
-                            record,
-                            lease_id: lease.id,
-                            callback,
-                        });
-                    }
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            // Each UPDATE ... RETURNING is atomic by itself: a row is claimed by exactly one
+            // statement. Due polls come from the partial index; pending callbacks from the
+            // (small) inbox table.
+            let polls = format!(
+                "UPDATE bk_plugin_schedule SET lease_id = ?1, lease_owner = ?2, lease_until = ?3
+                 WHERE trace_id IN (
+                     SELECT trace_id FROM bk_plugin_schedule
+                     WHERE finish_at IS NULL AND state = 2 AND next_run_at <= ?4
+                       AND (lease_until IS NULL OR lease_until < ?4)
+                     ORDER BY next_run_at LIMIT ?5)
+                 RETURNING {RECORD_COLUMNS}"
+            );
+            let callbacks = format!(
+                "UPDATE bk_plugin_schedule SET lease_id = ?1, lease_owner = ?2, lease_until = ?3
+                 WHERE trace_id IN (
+                     SELECT s.trace_id FROM bk_plugin_callback c
+                     JOIN bk_plugin_schedule s ON s.trace_id = c.trace_id
+                     WHERE s.finish_at IS NULL AND s.state = 3
+                       AND (s.lease_until IS NULL OR s.lease_until < ?4)
+                     GROUP BY s.trace_id ORDER BY MIN(c.seq) LIMIT ?5)
+                 RETURNING {RECORD_COLUMNS}"
+            );
+            let mut claims = Vec::new();
+            for sql in [&polls, &callbacks] {
+                let left = limit - claims.len() as i64;
+                if left <= 0 {
+                    break;
                 }
-                claims.sort_by_key(|c| c.record.next_run_at);
-                Ok((claims, true))
+                let rows = sqlx::query(sql)
+                    .bind(lease.id)
+                    .bind(lease.owner)
+                    .bind(lease.until.as_millis())
+                    .bind(now.as_millis())
+                    .bind(left)
+                    .fetch_all(&self.writer)
+                    .await
+                    .map_err(db_err("claim"))?;
+                for row in rows {
+                    let record = record(&row)?;
+                    // Safe outside the claim statement: while we hold the lease only we
+                    // consume this inbox; others can only append to it.
+                    let callback = if record.state == State::Callback {
+                        let mut conn = self.writer.acquire().await.map_err(db_err("acquire"))?;
+                        oldest_callback(&mut conn, &record.trace_id).await?
+                    } else {
+                        None
+                    };
+                    claims.push(Claim {
+                        record,
+                        lease_id: lease.id,
+                        callback,
+                    });
+                }
             }
-            .await;
-            end(conn, result).await
+            claims.sort_by_key(|c| c.record.next_run_at);
+            Ok(claims)
         })
     }
 
@@ -357,27 +360,39 @@ impl Store for SqliteStore {
                 Some(n) => Some((n.url.clone(), to_text(&n.data)?, n.due_at)),
                 None => None,
             };
+            // Inbox entries exist only while a row is in CALLBACK.
+            let drop_inbox = t.previous_state == State::Callback && t.state != State::Callback;
+            let update = sqlx::query(
+                "UPDATE bk_plugin_schedule
+                 SET state = ?, storage = ?, outputs = ?, invoke_count = ?, err = ?,
+                     finish_at = ?, next_run_at = ?,
+                     lease_id = NULL, lease_owner = NULL, lease_until = NULL
+                 WHERE trace_id = ? AND lease_id = ?",
+            )
+            .bind(i64::from(t.state.code()))
+            .bind(storage)
+            .bind(outputs)
+            .bind(i64::from(t.invoke_count))
+            .bind(&t.err)
+            .bind(t.finish_at.map(Timestamp::as_millis))
+            .bind(t.next_run_at.map(Timestamp::as_millis))
+            .bind(trace_id)
+            .bind(lease_id);
+            if t.consumed_callback.is_none() && notification.is_none() && !drop_inbox {
+                // A single statement is atomic by itself: the common POLL -> POLL step
+                // needs no explicit transaction.
+                let updated = update
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db_err("complete"))?;
+                return Ok(updated.rows_affected() == 1);
+            }
             let mut conn = self.begin().await?;
             let result = async {
                 let conn = &mut *conn;
                 {
-                    let updated = sqlx::query(
-                        "UPDATE bk_plugin_schedule
-                         SET state = ?, storage = ?, outputs = ?, invoke_count = ?, err = ?,
-                             finish_at = ?, next_run_at = ?,
-                             lease_id = NULL, lease_owner = NULL, lease_until = NULL
-                         WHERE trace_id = ? AND lease_id = ?",
-                    )
-                    .bind(i64::from(t.state.code()))
-                    .bind(storage)
-                    .bind(outputs)
-                    .bind(i64::from(t.invoke_count))
-                    .bind(&t.err)
-                    .bind(t.finish_at.map(Timestamp::as_millis))
-                    .bind(t.next_run_at.map(Timestamp::as_millis))
-                    .bind(trace_id)
-                    .bind(lease_id)
-                    .execute(&mut *conn)
+                    let updated = update
+                        .execute(&mut *conn)
                     .await
                     .map_err(db_err("complete"))?;
                     if updated.rows_affected() != 1 {
@@ -390,7 +405,7 @@ impl Store for SqliteStore {
                             .await
                             .map_err(db_err("consume callback"))?;
                     }
-                    if t.state != State::Callback {
+                    if drop_inbox {
                         sqlx::query("DELETE FROM bk_plugin_callback WHERE trace_id = ?")
                             .bind(trace_id)
                             .execute(&mut *conn)
@@ -414,6 +429,69 @@ impl Store for SqliteStore {
             }
             .await;
             end(conn, result).await
+        })
+    }
+
+    fn complete_many(
+        &self,
+        items: Vec<(String, i64, Transition)>,
+    ) -> BoxFuture<'_, StoreResult<Vec<bool>>> {
+        Box::pin(async move {
+            let mut results = vec![false; items.len()];
+            // Plain steps (no inbox or outbox change) are written with one multi-row UPDATE
+            // per chunk; the others one by one in their own transaction.
+            let mut simple = Vec::new();
+            for (i, (trace_id, lease_id, t)) in items.into_iter().enumerate() {
+                let plain = t.consumed_callback.is_none()
+                    && t.notification.is_none()
+                    && !(t.previous_state == State::Callback && t.state != State::Callback);
+                if plain {
+                    simple.push((i, trace_id, lease_id, t));
+                } else {
+                    results[i] = self.complete(&trace_id, lease_id, t).await?;
+                }
+            }
+            for chunk in simple.chunks(MULTI_ROW_CHUNK) {
+                if chunk.len() == 1 {
+                    let (i, trace_id, lease_id, t) = &chunk[0];
+                    results[*i] = self.complete(trace_id, *lease_id, t.clone()).await?;
+                    continue;
+                }
+                let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+                let sql = format!(
+                    "UPDATE bk_plugin_schedule AS s
+                     SET state = v.column3, storage = v.column4, outputs = v.column5,
+                         invoke_count = v.column6, err = v.column7, finish_at = v.column8,
+                         next_run_at = v.column9,
+                         lease_id = NULL, lease_owner = NULL, lease_until = NULL
+                     FROM (VALUES {rows}) AS v
+                     WHERE s.trace_id = v.column1 AND s.lease_id = v.column2
+                     RETURNING bk_plugin_schedule.trace_id"
+                );
+                let mut q = sqlx::query_scalar::<_, String>(&sql);
+                for (_, trace_id, lease_id, t) in chunk {
+                    q = q
+                        .bind(trace_id)
+                        .bind(*lease_id)
+                        .bind(i64::from(t.state.code()))
+                        .bind(to_text(&t.storage)?)
+                        .bind(to_text(&t.outputs)?)
+                        .bind(i64::from(t.invoke_count))
+                        .bind(&t.err)
+                        .bind(t.finish_at.map(Timestamp::as_millis))
+                        .bind(t.next_run_at.map(Timestamp::as_millis));
+                }
+                let updated: std::collections::HashSet<String> = q
+                    .fetch_all(&self.writer)
+                    .await
+                    .map_err(db_err("complete many"))?
+                    .into_iter()
+                    .collect();
+                for (i, trace_id, _, _) in chunk {
+                    results[*i] = updated.contains(trace_id);
+                }
+            }
+            Ok(results)
         })
     }
 
@@ -471,8 +549,13 @@ impl Store for SqliteStore {
                 return Ok(Some(Timestamp::from_millis(0)));
             }
             let next: Option<i64> = sqlx::query_scalar(
-                "SELECT MIN(next_run_at) FROM bk_plugin_schedule
-                 WHERE finish_at IS NULL AND state = 2 AND lease_id IS NULL",
+                "SELECT MIN(t) FROM (
+                     SELECT MIN(next_run_at) AS t FROM bk_plugin_schedule
+                     WHERE finish_at IS NULL AND state = 2 AND lease_id IS NULL
+                     UNION ALL
+                     -- A leased row may be due again when its lease expires.
+                     SELECT MIN(lease_until) + 1 FROM bk_plugin_schedule
+                     WHERE lease_id IS NOT NULL AND finish_at IS NULL)",
             )
             .fetch_one(&self.readers)
             .await

@@ -176,6 +176,8 @@ pub struct Transition {
     pub finish_at: Option<Timestamp>,
     /// Set when `state` is POLL.
     pub next_run_at: Option<Timestamp>,
+    /// The state the row was claimed in (POLL or CALLBACK).
+    pub previous_state: State,
     /// The inbox entry this run consumed.
     pub consumed_callback: Option<i64>,
     /// The finish notification to enqueue (terminal states only).
@@ -267,6 +269,22 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
         lease_id: i64,
         transition: Transition,
     ) -> BoxFuture<'a, StoreResult<bool>>;
+
+    /// [`complete`](Store::complete) for several rows (group commit); one result per item,
+    /// in order. Each item is fenced by its own lease. Stores override this to write many
+    /// rows in one statement; the default completes them one by one.
+    fn complete_many(
+        &self,
+        items: Vec<(String, i64, Transition)>,
+    ) -> BoxFuture<'_, StoreResult<Vec<bool>>> {
+        Box::pin(async move {
+            let mut done = Vec::with_capacity(items.len());
+            for (trace_id, lease_id, t) in items {
+                done.push(self.complete(&trace_id, lease_id, t).await?);
+            }
+            Ok(done)
+        })
+    }
 
     /// Queues a callback for `trace_id` if, in the same transaction, it is in CALLBACK.
     fn push_callback<'a>(

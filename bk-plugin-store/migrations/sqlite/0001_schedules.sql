@@ -22,6 +22,10 @@ CREATE TABLE bk_plugin_schedule (
 CREATE INDEX bk_plugin_schedule_due ON bk_plugin_schedule (next_run_at)
     WHERE finish_at IS NULL AND state = 2;
 
+-- Leases held (by running or crashed workers), by expiry.
+CREATE INDEX bk_plugin_schedule_leased ON bk_plugin_schedule (lease_until)
+    WHERE lease_id IS NOT NULL;
+
 -- Cleanup of finished rows.
 CREATE INDEX bk_plugin_schedule_finished ON bk_plugin_schedule (finish_at)
     WHERE finish_at IS NOT NULL;
