@@ -1,44 +1,51 @@
-//! Group commit: steps that finish at about the same time are written to the store together.
+//! Group commit: writes that arrive at about the same time go to the store together.
 //!
-//! The first step to find no write in progress becomes the leader: it writes everything queued
-//! with one [`Store::complete_many`] call, then whatever queued up meanwhile, until the queue
-//! is empty. The others wait for their result. Under load this turns N single-row writes into
-//! a few multi-row ones; with one step at a time it is a plain `complete`.
+//! The first writer to find no write in progress becomes the leader: it writes everything
+//! queued with one batched store call (`complete_many`, `create_many`), then whatever queued
+//! up meanwhile, until the queue is empty. The others wait for their result. Under load this
+//! turns N single-row writes into a few multi-row ones; alone, a write is a batch of one.
 
+use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::oneshot;
 
-use crate::store::{Store, StoreError, StoreResult, Transition};
+use crate::store::{StoreError, StoreResult};
 
 type Waiter = oneshot::Sender<StoreResult<bool>>;
 
-/// A step to write: trace id, lease id, transition; and who waits for the result.
-type Queued = ((String, i64, Transition), Waiter);
-
-/// Most rows written in one call.
+/// Most items written in one call.
 const MAX_BATCH: usize = 512;
 
-#[derive(Debug, Default)]
-pub(crate) struct Committer {
-    queue: Mutex<Vec<Queued>>,
+/// A queue of writes of type `I`, each answered with `Ok(bool)` or an error.
+#[derive(Debug)]
+pub(crate) struct Batcher<I> {
+    queue: Mutex<Vec<(I, Waiter)>>,
     flushing: AtomicBool,
 }
 
-impl Committer {
-    /// Writes `transition` for `trace_id` under `lease_id`; `Ok(false)` if the lease was lost.
-    pub(crate) async fn commit(
-        &self,
-        store: &dyn Store,
-        trace_id: String,
-        lease_id: i64,
-        transition: Transition,
-    ) -> StoreResult<bool> {
+impl<I> Default for Batcher<I> {
+    fn default() -> Self {
+        Batcher {
+            queue: Mutex::new(Vec::new()),
+            flushing: AtomicBool::new(false),
+        }
+    }
+}
+
+impl<I> Batcher<I> {
+    /// Queues `item` and waits for its result; `write` writes a batch and returns one result
+    /// per item, in order.
+    pub(crate) async fn submit<F, Fut>(&self, item: I, write: F) -> StoreResult<bool>
+    where
+        F: Fn(Vec<I>) -> Fut,
+        Fut: Future<Output = StoreResult<Vec<bool>>>,
+    {
         let (tx, rx) = oneshot::channel();
-        self.lock().push(((trace_id, lease_id, transition), tx));
+        self.lock().push((item, tx));
         while !self.flushing.swap(true, Ordering::AcqRel) {
-            self.flush(store).await;
+            self.flush(&write).await;
             self.flushing.store(false, Ordering::Release);
             // Someone may have queued after the last take and seen `flushing` still set.
             if self.lock().is_empty() {
@@ -49,11 +56,15 @@ impl Committer {
             .unwrap_or_else(|_| Err(StoreError::new("the group commit was dropped")))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Queued>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(I, Waiter)>> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn flush(&self, store: &dyn Store) {
+    async fn flush<F, Fut>(&self, write: &F)
+    where
+        F: Fn(Vec<I>) -> Fut,
+        Fut: Future<Output = StoreResult<Vec<bool>>>,
+    {
         loop {
             let batch: Vec<_> = {
                 let mut q = self.lock();
@@ -65,20 +76,21 @@ impl Committer {
             }
             let (items, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
             let n = items.len();
-            match store.complete_many(items).await {
-                Ok(results) if results.len() == n => {
+            let results = match write(items).await {
+                Ok(r) if r.len() == n => Ok(r),
+                Ok(r) => Err(format!(
+                    "a batched write returned {} results for {n}",
+                    r.len()
+                )),
+                Err(e) => Err(e.to_string()),
+            };
+            match results {
+                Ok(results) => {
                     for (w, r) in waiters.into_iter().zip(results) {
                         let _ = w.send(Ok(r));
                     }
                 }
-                Ok(results) => {
-                    let msg = format!("complete_many returned {} results for {n}", results.len());
-                    for w in waiters {
-                        let _ = w.send(Err(StoreError::new(msg.clone())));
-                    }
-                }
-                Err(e) => {
-                    let msg = e.to_string();
+                Err(msg) => {
                     for w in waiters {
                         let _ = w.send(Err(StoreError::new(msg.clone())));
                     }

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{Notify, Semaphore};
 
 use crate::clock::{Clock, SystemClock, Timestamp};
+use crate::commit::Batcher;
 use crate::config::EngineConfig;
 use crate::notify::{FinishNotifier, HttpNotifier};
 use crate::store::{
@@ -69,7 +70,8 @@ pub(crate) struct Inner {
     pub(crate) wake: Notify,
     pub(crate) wake_notify: Notify,
     pub(crate) permits: Arc<Semaphore>,
-    pub(crate) committer: crate::commit::Committer,
+    pub(crate) completes: Batcher<(String, i64, Transition)>,
+    pub(crate) creates: Batcher<ScheduleRecord>,
 }
 
 /// The execution engine: invoke, resume (poll and callback), finish notifications.
@@ -173,7 +175,8 @@ impl EngineBuilder {
                 wake: Notify::new(),
                 wake_notify: Notify::new(),
                 permits,
-                committer: Default::default(),
+                completes: Batcher::default(),
+                creates: Batcher::default(),
             }),
         }
     }
@@ -277,7 +280,21 @@ impl Engine {
             now,
             next_run_at,
         );
-        if let Err(e) = inner.store.create(record).await {
+        let store = &inner.store;
+        let created = inner
+            .creates
+            .submit(record, |records| store.create_many(records))
+            .await
+            .and_then(|created| {
+                if created {
+                    Ok(())
+                } else {
+                    Err(StoreError::new(format!(
+                        "schedule {trace_id} already exists"
+                    )))
+                }
+            });
+        if let Err(e) = created {
             tracing::error!(trace_id, error = %e, "schedule create failed");
             return Ok(Invoked {
                 trace_id,
@@ -443,9 +460,12 @@ impl Engine {
         };
         let state = transition.state;
         let notifies = transition.notification.is_some();
+        let store = &inner.store;
         match inner
-            .committer
-            .commit(&*inner.store, trace_id.clone(), lease_id, transition)
+            .completes
+            .submit((trace_id.clone(), lease_id, transition), |items| {
+                store.complete_many(items)
+            })
             .await
         {
             Ok(true) => {

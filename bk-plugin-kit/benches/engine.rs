@@ -33,7 +33,8 @@ pub struct PollInputs {
     pub interval_ms: u64,
 }
 
-static LAGS: Mutex<Vec<i64>> = Mutex::new(Vec::new());
+/// (invoke_count of the resume, ms late).
+static LAGS: Mutex<Vec<(u32, i64)>> = Mutex::new(Vec::new());
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -54,7 +55,7 @@ impl Plugin for Poller {
     async fn execute(&self, i: PollInputs, ctx: &mut Context<Self>) -> Result<(), PluginError> {
         let now = now_ms();
         if let Some(due) = ctx.storage().get("due").and_then(|v| v.as_i64()) {
-            LAGS.lock().unwrap().push(now - due);
+            LAGS.lock().unwrap().push((ctx.invoke_count(), now - due));
         }
         if ctx.invoke_count() <= i.rounds {
             ctx.storage_mut()
@@ -155,7 +156,19 @@ fn main() {
         invoke_all(&e, n, json!({"rounds": 3, "interval_ms": interval_ms})).await;
         wait_idle(&store).await;
         handle.shutdown().await;
-        let mut lags = std::mem::take(&mut *LAGS.lock().unwrap());
+        let all = std::mem::take(&mut *LAGS.lock().unwrap());
+        for round in 2..=4 {
+            let mut lags: Vec<i64> = all.iter().filter(|(c, _)| *c == round).map(|(_, l)| *l).collect();
+            lags.sort_unstable();
+            println!(
+                "  resume {}: p50 {} ms, p99 {} ms, max {} ms",
+                round - 1,
+                percentile(&lags, 0.5),
+                percentile(&lags, 0.99),
+                lags.last().unwrap()
+            );
+        }
+        let mut lags: Vec<i64> = all.iter().map(|(_, l)| *l).collect();
         lags.sort_unstable();
         println!(
             "resume lag, {n} concurrent polling invocations (interval {interval_ms} ms, {} resumes): p50 {} ms, p99 {} ms, max {} ms",

@@ -248,6 +248,44 @@ impl Store for SqliteStore {
         })
     }
 
+    fn create_many(&self, records: Vec<ScheduleRecord>) -> BoxFuture<'_, StoreResult<Vec<bool>>> {
+        Box::pin(async move {
+            let mut created = std::collections::HashSet::new();
+            for chunk in records.chunks(MULTI_ROW_CHUNK) {
+                let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+                let sql = format!(
+                    "INSERT INTO bk_plugin_schedule (trace_id, plugin_version, state, inputs, context, storage, outputs, invoke_count, err, created_at, finish_at, next_run_at)
+                     VALUES {rows} ON CONFLICT (trace_id) DO NOTHING RETURNING trace_id"
+                );
+                let mut q = sqlx::query_scalar::<_, String>(&sql);
+                for r in chunk {
+                    q = q
+                        .bind(&r.trace_id)
+                        .bind(&r.plugin_version)
+                        .bind(i64::from(r.state.code()))
+                        .bind(to_text(&r.inputs)?)
+                        .bind(to_text(&r.context)?)
+                        .bind(to_text(&r.storage)?)
+                        .bind(to_text(&r.outputs)?)
+                        .bind(i64::from(r.invoke_count))
+                        .bind(&r.err)
+                        .bind(r.created_at.as_millis())
+                        .bind(r.finish_at.map(Timestamp::as_millis))
+                        .bind(r.next_run_at.map(Timestamp::as_millis));
+                }
+                created.extend(
+                    q.fetch_all(&self.writer)
+                        .await
+                        .map_err(db_err("insert schedules"))?,
+                );
+            }
+            Ok(records
+                .iter()
+                .map(|r| created.remove(&r.trace_id))
+                .collect())
+        })
+    }
+
     fn get<'a>(&'a self, trace_id: &'a str) -> BoxFuture<'a, StoreResult<Option<ScheduleRecord>>> {
         Box::pin(async move {
             let sql = format!("SELECT {RECORD_COLUMNS} FROM bk_plugin_schedule WHERE trace_id = ?");

@@ -120,6 +120,28 @@ impl Store for MemoryStore {
         }))
     }
 
+    fn create_many(&self, records: Vec<ScheduleRecord>) -> BoxFuture<'_, StoreResult<Vec<bool>>> {
+        ready(Ok(self.with(|inner| {
+            records
+                .into_iter()
+                .map(|record| {
+                    if inner.rows.contains_key(&record.trace_id) {
+                        return false;
+                    }
+                    inner.rows.insert(
+                        record.trace_id.clone(),
+                        Row {
+                            record,
+                            lease: None,
+                            inbox: VecDeque::new(),
+                        },
+                    );
+                    true
+                })
+                .collect()
+        })))
+    }
+
     fn get<'a>(&'a self, trace_id: &'a str) -> BoxFuture<'a, StoreResult<Option<ScheduleRecord>>> {
         ready(Ok(self.with(|inner| {
             inner.rows.get(trace_id).map(|r| r.record.clone())

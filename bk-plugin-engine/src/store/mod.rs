@@ -238,6 +238,21 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// Inserts the row of an invocation whose first run ended in POLL or CALLBACK.
     fn create(&self, record: ScheduleRecord) -> BoxFuture<'_, StoreResult<()>>;
 
+    /// [`create`](Store::create) for several rows (group commit): `true` per created row,
+    /// `false` when a row with that trace id already exists. Stores override this to insert
+    /// many rows in one statement; the default creates them one by one and fails the batch
+    /// on the first error.
+    fn create_many(&self, records: Vec<ScheduleRecord>) -> BoxFuture<'_, StoreResult<Vec<bool>>> {
+        Box::pin(async move {
+            let mut done = Vec::with_capacity(records.len());
+            for r in records {
+                self.create(r).await?;
+                done.push(true);
+            }
+            Ok(done)
+        })
+    }
+
     /// The row of `trace_id`.
     fn get<'a>(&'a self, trace_id: &'a str) -> BoxFuture<'a, StoreResult<Option<ScheduleRecord>>>;
 
