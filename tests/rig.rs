@@ -93,7 +93,12 @@ impl RecordingNotifier {
 }
 
 impl FinishNotifier for RecordingNotifier {
-    fn send<'a>(&'a self, url: &'a str, data: &'a Value) -> BoxFuture<'a, Result<(), String>> {
+    fn send<'a>(
+        &'a self,
+        _trace_id: &'a str,
+        url: &'a str,
+        data: &'a Value,
+    ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             let accepted = self
                 .failures_left

@@ -542,7 +542,7 @@ impl Engine {
 
     pub(crate) async fn send_notification(&self, n: crate::store::Notification) {
         let inner = &self.inner;
-        let result = inner.notifier.send(&n.url, &n.data).await;
+        let result = inner.notifier.send(&n.trace_id, &n.url, &n.data).await;
         let attempts = n.attempts + 1;
         let delivery = match &result {
             Ok(()) => {

@@ -8,12 +8,21 @@ use serde_json::Value;
 
 /// Sends one finish notification. The default is [`HttpNotifier`]; tests record them.
 pub trait FinishNotifier: Send + Sync + fmt::Debug + 'static {
-    /// POSTs `data` to `url`; `Err` with a reason when the caller did not accept it.
-    fn send<'a>(&'a self, url: &'a str, data: &'a Value) -> BoxFuture<'a, Result<(), String>>;
+    /// POSTs `data` to `url` for invocation `trace_id`; `Err` with a reason when the caller
+    /// did not accept it.
+    fn send<'a>(
+        &'a self,
+        trace_id: &'a str,
+        url: &'a str,
+        data: &'a Value,
+    ) -> BoxFuture<'a, Result<(), String>>;
 }
 
 /// POSTs JSON over HTTP(S) with a timeout. Success as the Python framework decides it: a 2xx
 /// status and a JSON body that has no `result` key or a truthy one.
+///
+/// TLS certificates are verified against the bundled Mozilla roots and the system's store
+/// (so an internal CA installed on the host works); the Python framework does not verify.
 #[derive(Debug, Clone)]
 pub struct HttpNotifier {
     client: reqwest::Client,
@@ -25,7 +34,10 @@ impl HttpNotifier {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .build()
-            .unwrap_or_default();
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "building the HTTP client failed; notifications will use one without a timeout");
+                reqwest::Client::new()
+            });
         HttpNotifier { client }
     }
 }
@@ -56,8 +68,14 @@ pub fn accepted(status: u16, body: &[u8]) -> Result<(), String> {
 }
 
 impl FinishNotifier for HttpNotifier {
-    fn send<'a>(&'a self, url: &'a str, data: &'a Value) -> BoxFuture<'a, Result<(), String>> {
+    fn send<'a>(
+        &'a self,
+        trace_id: &'a str,
+        url: &'a str,
+        data: &'a Value,
+    ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
+            tracing::debug!(trace_id, url, "sending finish notification");
             let resp = self
                 .client
                 .post(url)

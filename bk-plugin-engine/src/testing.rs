@@ -92,7 +92,7 @@ pub struct SentNotification {
 #[derive(Debug, Default)]
 struct Recorder {
     prepared: Mutex<HashMap<String, Vec<PreparedCallback>>>,
-    sent: Mutex<Vec<(String, Value)>>,
+    sent: Mutex<Vec<SentNotification>>,
 }
 
 #[derive(Debug)]
@@ -119,12 +119,21 @@ impl CallbackIssuer for RecordingIssuer {
 struct RecordingNotifier(Arc<Recorder>);
 
 impl FinishNotifier for RecordingNotifier {
-    fn send<'a>(&'a self, url: &'a str, data: &'a Value) -> BoxFuture<'a, Result<(), String>> {
+    fn send<'a>(
+        &'a self,
+        trace_id: &'a str,
+        url: &'a str,
+        data: &'a Value,
+    ) -> BoxFuture<'a, Result<(), String>> {
         self.0
             .sent
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((url.to_owned(), data.clone()));
+            .push(SentNotification {
+                trace_id: trace_id.to_owned(),
+                url: url.to_owned(),
+                data: data.clone(),
+            });
         Box::pin(std::future::ready(Ok(())))
     }
 }
@@ -324,22 +333,8 @@ impl<P: Plugin> TestRun<'_, P> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        // The notifier sees only URL and data: match them to this run by its context.
-        let mine = runner
-            .record(&self.trace_id)
-            .and_then(|r| r.context.get("plugin_callback_info").cloned());
         sent.into_iter()
-            .filter(|(url, data)| {
-                mine.as_ref().is_some_and(|i| {
-                    i.get("url").and_then(Value::as_str) == Some(url.as_str())
-                        && i.get("data") == Some(data)
-                })
-            })
-            .map(|(url, data)| SentNotification {
-                trace_id: self.trace_id.clone(),
-                url,
-                data,
-            })
+            .filter(|n| n.trace_id == self.trace_id)
             .collect()
     }
 

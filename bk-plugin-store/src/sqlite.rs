@@ -125,6 +125,36 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// A claimed row that cannot be decoded (corrupt JSON, unknown state) can never run:
+    /// FAIL it so it stops being claimed, and tell the operator.
+    async fn fail_unreadable(
+        &self,
+        row: &SqliteRow,
+        lease_id: i64,
+        now: Timestamp,
+        error: &StoreError,
+    ) -> StoreResult<()> {
+        let trace_id: String = row.try_get("trace_id").map_err(db_err("read column"))?;
+        tracing::error!(trace_id, %error, "stored schedule cannot be read; failing it");
+        sqlx::query(
+            "UPDATE bk_plugin_schedule SET state = 5, err = ?, finish_at = ?,
+                 lease_id = NULL, lease_owner = NULL, lease_until = NULL
+             WHERE trace_id = ? AND lease_id = ?",
+        )
+        .bind(format!(
+            "plugin schedule failed: stored schedule cannot be read: {error}"
+        ))
+        .bind(now.as_millis())
+        .bind(&trace_id)
+        .bind(lease_id)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err("fail unreadable schedule"))?;
+        Ok(())
+    }
+}
+
 /// Ends the transaction: COMMIT when `result` is `Ok((_, true))`, else ROLLBACK.
 async fn end<T>(
     mut conn: PoolConnection<Sqlite>,
@@ -344,7 +374,13 @@ impl Store for SqliteStore {
                     .await
                     .map_err(db_err("claim"))?;
                 for row in rows {
-                    let record = record(&row)?;
+                    let record = match record(&row) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            self.fail_unreadable(&row, lease.id, now, &e).await?;
+                            continue;
+                        }
+                    };
                     // Safe outside the claim statement: while we hold the lease only we
                     // consume this inbox; others can only append to it.
                     let callback = if record.state == State::Callback {
