@@ -450,3 +450,38 @@ fn a_callback_row_of_a_version_not_served_fails_and_notifies() {
         assert_one_notification(&notifications(&rig).await);
     });
 }
+
+#[test]
+fn a_pending_notification_survives_a_restart_on_the_same_sqlite_file() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let dir =
+            std::env::temp_dir().join(format!("bk-plugin-notify-restart-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.db");
+
+        // First process: the invocation finishes, the caller refuses the notification.
+        let store = bk_plugin_store::SqliteStore::open(&path).await.unwrap();
+        let rig = Rig::new(std::sync::Arc::new(store.clone()));
+        rig.notifier.fail_next(1);
+        let trace = invoke(&rig, NOTIFYING, &["poll:5", "success"]).await;
+        rig.advance(Duration::from_secs(5));
+        assert_eq!(rig.run_due().await, 1);
+        assert_eq!(rig.deliver_notifications().await, 1);
+        assert!(!rig.notifier.attempts()[0].accepted);
+        drop(rig);
+        store.close().await;
+
+        // Second process on the same file, after the retry time: it is delivered.
+        let store = bk_plugin_store::SqliteStore::open(&path).await.unwrap();
+        let rig = Rig::new(std::sync::Arc::new(store));
+        assert_eq!(rig.record(&trace).await.state, State::Success);
+        rig.advance(Duration::from_secs(3600));
+        assert_one_notification(&notifications(&rig).await);
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
