@@ -327,13 +327,18 @@ impl Engine {
     /// before invoke stored the row). The run itself happens in the scheduler; callbacks of
     /// one trace run one at a time, in arrival order.
     pub async fn callback(&self, token: &str, data: Value) -> Result<(), CallbackError> {
+        let (callback_id, trace_id) = self.open_token(token)?;
+        self.deliver_callback(&trace_id, &callback_id, data).await
+    }
+
+    /// Verifies a callback token and returns its `(callback_id, trace_id)`.
+    pub fn open_token(&self, token: &str) -> Result<(String, String), CallbackError> {
         let key = self
             .inner
             .key
             .as_ref()
             .ok_or(CallbackError::NotConfigured)?;
-        let (callback_id, trace_id) = key.open(token)?;
-        self.deliver_callback(&trace_id, &callback_id, data).await
+        Ok(key.open(token)?)
     }
 
     /// Queues a callback for `trace_id` whose token was already verified.

@@ -140,6 +140,27 @@ pub mod engine {
     pub use bk_plugin_store::{SqliteOptions, SqliteStore};
 }
 
+/// The HTTP runtime (feature `http`, on by default): the Python framework's wire protocol on
+/// axum. Most plugin crates only need [`run`].
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http {
+    #[doc(inline)]
+    pub use bk_plugin_http::*;
+}
+
+/// Runs the plugin server from `main` (feature `http`): configuration from the BK PaaS
+/// environment, schedules in SQLite, JSON logs on stdout. See [`http::run`].
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     bk_plugin_kit::run()
+/// }
+/// ```
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use bk_plugin_http::{run, run_with};
+
 /// Unit-testing plugins with a virtual clock (feature `engine`): see
 /// [`TestRunner`](testing::TestRunner).
 #[cfg(feature = "engine")]

@@ -1,0 +1,185 @@
+//! [`Config`]: the runtime's settings, read from the BK PaaS environment.
+
+use std::net::SocketAddr;
+
+use serde_json::Value;
+
+/// Why the configuration cannot be used; the server refuses to start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A variable has a value that cannot be parsed.
+    #[error("environment variable {name}: {reason}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A variable required outside dev is missing.
+    #[error("environment variable {0} is required when BKPAAS_ENVIRONMENT is not dev")]
+    Missing(&'static str),
+}
+
+/// Runtime settings. [`Config::from_env`] reads them the way the Python framework does; every
+/// field can also be set in code.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Where to listen: `0.0.0.0:$PORT` when `PORT` is set (BK PaaS), else `127.0.0.1:8000`;
+    /// `BK_PLUGIN_LISTEN` overrides both.
+    pub listen: SocketAddr,
+    /// `BKPAAS_ENVIRONMENT`: `dev`, `stag` or `prod` (default `dev`).
+    pub environment: String,
+    /// `BKPAAS_APP_ID` (or `BKPAAS_APP_CODE`): `meta.code`.
+    pub app_code: Option<String>,
+    /// `BKPAAS_APP_SECRET` (or `BK_APP_SECRET`): derives the callback key.
+    pub app_secret: Option<String>,
+    /// `BK_PLUGIN_CALLBACK_KEY`: a Fernet key that overrides the derived one.
+    pub callback_key: Option<String>,
+    /// The callback URL host: `BK_APIGW_MANAGER_URL_TMPL` (or `..._TEMPL`, or `BK_API_URL_TMPL`)
+    /// with `{api_name}` replaced by `BKPAAS_BK_PLUGIN_APIGW_NAME`. Empty in dev.
+    pub callback_host: String,
+    /// `DATABASE_URL` (or `BK_PLUGIN_DATABASE_URL`): `sqlite://path` (default
+    /// `sqlite://bk_plugin.db`).
+    pub database_url: String,
+    /// The API gateway's RSA public key (PEM) verifying `X-Bkapi-JWT`:
+    /// `BK_APIGW_PUBLIC_KEY`, or the file named by `BK_APIGW_PUBLIC_KEY_FILE`.
+    pub apigw_public_key: Option<String>,
+    /// Serve gateway-only endpoints without a JWT: always in dev, in stag when
+    /// `BK_APIGW_REQUIRE_EXEMPT` is set (as the Python framework).
+    pub require_exempt: bool,
+    /// Largest accepted request body in bytes (`BK_PLUGIN_BODY_LIMIT`, default 10 MiB);
+    /// larger bodies get 413.
+    pub body_limit: usize,
+    /// An app sub-path every route is also served under, e.g. `/my-plugin`
+    /// (`BK_PLUGIN_SUB_PATH`).
+    pub sub_path: Option<String>,
+    /// `meta.description`.
+    pub description: Option<String>,
+    /// `meta.allow_scope` (`BK_PLUGIN_ALLOW_SCOPE`, JSON): `{app_code: {type, value: [..]}}`.
+    pub allow_scope: Value,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            environment: "dev".into(),
+            app_code: None,
+            app_secret: None,
+            callback_key: None,
+            callback_host: String::new(),
+            database_url: "sqlite://bk_plugin.db".into(),
+            apigw_public_key: None,
+            require_exempt: true,
+            body_limit: 10 * 1024 * 1024,
+            sub_path: None,
+            description: None,
+            allow_scope: Value::Object(Default::default()),
+        }
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl Config {
+    /// Reads the configuration from the environment (see each field).
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(var)
+    }
+
+    /// Reads the configuration through `get` (for tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut c = Config::default();
+        if let Some(port) = get("PORT") {
+            let port: u16 = port.parse().map_err(|e| ConfigError::Invalid {
+                name: "PORT",
+                reason: format!("{e}"),
+            })?;
+            c.listen = SocketAddr::from(([0, 0, 0, 0], port));
+        }
+        if let Some(listen) = get("BK_PLUGIN_LISTEN") {
+            c.listen = listen.parse().map_err(|e| ConfigError::Invalid {
+                name: "BK_PLUGIN_LISTEN",
+                reason: format!("{e}"),
+            })?;
+        }
+        if let Some(env) = get("BKPAAS_ENVIRONMENT") {
+            c.environment = env;
+        }
+        c.app_code = get("BKPAAS_APP_ID").or_else(|| get("BKPAAS_APP_CODE"));
+        c.app_secret = get("BKPAAS_APP_SECRET").or_else(|| get("BK_APP_SECRET"));
+        c.callback_key = get("BK_PLUGIN_CALLBACK_KEY");
+        let tmpl = get("BK_APIGW_MANAGER_URL_TMPL")
+            .or_else(|| get("BK_APIGW_MANAGER_URL_TEMPL"))
+            .or_else(|| get("BK_API_URL_TMPL"));
+        if let (Some(tmpl), Some(name)) = (tmpl, get("BKPAAS_BK_PLUGIN_APIGW_NAME")) {
+            c.callback_host = tmpl.replace("{api_name}", &name);
+        }
+        if let Some(url) = get("DATABASE_URL").or_else(|| get("BK_PLUGIN_DATABASE_URL")) {
+            c.database_url = url;
+        }
+        c.apigw_public_key = match get("BK_APIGW_PUBLIC_KEY") {
+            Some(k) => Some(k),
+            None => match get("BK_APIGW_PUBLIC_KEY_FILE") {
+                Some(path) => {
+                    Some(
+                        std::fs::read_to_string(&path).map_err(|e| ConfigError::Invalid {
+                            name: "BK_APIGW_PUBLIC_KEY_FILE",
+                            reason: format!("{path}: {e}"),
+                        })?,
+                    )
+                }
+                None => None,
+            },
+        };
+        c.require_exempt = match c.environment.as_str() {
+            "dev" => true,
+            "stag" => get("BK_APIGW_REQUIRE_EXEMPT").is_some(),
+            _ => false,
+        };
+        if let Some(limit) = get("BK_PLUGIN_BODY_LIMIT") {
+            c.body_limit = limit.parse().map_err(|e| ConfigError::Invalid {
+                name: "BK_PLUGIN_BODY_LIMIT",
+                reason: format!("{e}"),
+            })?;
+        }
+        c.sub_path = get("BK_PLUGIN_SUB_PATH")
+            .map(|p| format!("/{}", p.trim_matches('/')))
+            .filter(|p| p != "/");
+        c.description = get("BK_PLUGIN_DESCRIPTION");
+        if let Some(scope) = get("BK_PLUGIN_ALLOW_SCOPE") {
+            c.allow_scope = serde_json::from_str(&scope).map_err(|e| ConfigError::Invalid {
+                name: "BK_PLUGIN_ALLOW_SCOPE",
+                reason: e.to_string(),
+            })?;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// `true` in the `dev` environment.
+    pub fn is_dev(&self) -> bool {
+        self.environment == "dev"
+    }
+
+    /// Checks the settings that must hold before serving.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !self.is_dev() && self.app_secret.is_none() && self.callback_key.is_none() {
+            return Err(ConfigError::Missing("BKPAAS_APP_SECRET"));
+        }
+        if !self.require_exempt && self.apigw_public_key.is_none() {
+            return Err(ConfigError::Missing("BK_APIGW_PUBLIC_KEY"));
+        }
+        crate::scope::AllowScope::parse(&self.allow_scope).map_err(|reason| {
+            ConfigError::Invalid {
+                name: "BK_PLUGIN_ALLOW_SCOPE",
+                reason,
+            }
+        })?;
+        Ok(())
+    }
+}

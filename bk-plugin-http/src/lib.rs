@@ -1,0 +1,28 @@
+//! HTTP runtime of [bk-plugin-kit](https://docs.rs/bk-plugin-kit): serves the plugins linked
+//! into the binary with the Python bk-plugin-framework's wire protocol, so BlueKing SOPS and
+//! other callers need no change.
+//!
+//! Plugin authors call [`run`] (re-exported as `bk_plugin_kit::run`) from `main`; embedders
+//! use [`Server`] to get an [`axum::Router`] and the [`Engine`](bk_plugin_engine::Engine).
+#![deny(missing_docs)]
+// Checks return `Result<_, Response>` (axum's idiom); the response is built once per request.
+#![allow(clippy::result_large_err)]
+
+mod auth;
+mod body;
+mod config;
+mod reply;
+mod routes;
+mod run;
+mod scope;
+mod server;
+mod state;
+mod time;
+
+pub use auth::Caller;
+pub use config::{Config, ConfigError};
+pub use run::{run, run_with};
+pub use server::{App, Server, StartError};
+
+/// axum, for `plugin_api` routes (`bk_plugin_kit::http::axum::Router`).
+pub use axum;

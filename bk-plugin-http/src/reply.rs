@@ -1,0 +1,57 @@
+//! Responses in the Python framework's shapes: flat JSON envelopes, empty 404s, plain-text 403.
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// A JSON response with `status`, serialised compactly (UTF-8, no `\u` escapes).
+pub(crate) fn json(status: StatusCode, body: &Value) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut r = Response::new(Body::from(bytes));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// A JSON body already serialised.
+pub(crate) fn json_bytes(bytes: Bytes) -> Response {
+    let mut r = Response::new(Body::from(bytes));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// 404 with no body (unknown version), as the Python framework.
+pub(crate) fn not_found_empty() -> Response {
+    StatusCode::NOT_FOUND.into_response()
+}
+
+/// 403 `This API can only be accessed through API gateway` (plain text).
+pub(crate) fn gateway_required() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "This API can only be accessed through API gateway",
+    )
+        .into_response()
+}
+
+/// `{"detail": msg}` (DRF's shape for parse, permission and method errors).
+pub(crate) fn detail(status: StatusCode, msg: &str) -> Response {
+    json(status, &json!({ "detail": msg }))
+}
+
+/// `{"result": false, "data": null, "message": msg}` (+ `trace_id` when given).
+pub(crate) fn failure(status: StatusCode, msg: &str, trace_id: Option<&str>) -> Response {
+    let mut body = json!({"result": false, "data": null, "message": msg});
+    if let Some(t) = trace_id {
+        body["trace_id"] = Value::from(t);
+    }
+    json(status, &body)
+}

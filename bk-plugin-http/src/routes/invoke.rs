@@ -1,0 +1,142 @@
+//! `POST invoke/{version}`: validate the envelope, run the first step, answer its state.
+
+use axum::body::Body;
+use axum::extract::{Extension, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use bk_plugin_engine::new_id;
+use serde_json::{Map, Value, json};
+
+use super::{english, require_gateway, require_scope};
+use crate::auth::Caller;
+use crate::state::AppState;
+use crate::{body, reply};
+
+pub(crate) async fn invoke(
+    State(state): State<AppState>,
+    Path(version): Path<String>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    req_body: Body,
+) -> Response {
+    if let Err(r) = require_gateway(&state, &caller) {
+        return r;
+    }
+    if let Err(r) = require_scope(&state, &caller, &headers) {
+        return r;
+    }
+    if state.engine.registry().get(&version).is_none() {
+        return reply::not_found_empty();
+    }
+    let trace_id = new_id();
+    let bytes = match body::read(req_body, state.config.body_limit, None).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let (inputs, context) = match envelope(&bytes, english(&headers)) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    tracing::info!(trace_id = %trace_id, version = %version, "plugin start execute");
+    match state
+        .engine
+        .invoke_with_id(trace_id.clone(), &version, inputs, context)
+        .await
+    {
+        Ok(done) => {
+            tracing::info!(trace_id = %trace_id, state = done.state.code(), "plugin execute done");
+            reply::json(
+                StatusCode::OK,
+                &json!({
+                    "result": true,
+                    "data": {"outputs": done.outputs, "state": done.state.code(), "err": done.err},
+                    "message": "success",
+                    "trace_id": trace_id,
+                }),
+            )
+        }
+        // Unregistered between the check and here: impossible, registries are fixed.
+        Err(_) => reply::not_found_empty(),
+    }
+}
+
+/// Python type names, as DRF prints them.
+fn py_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+fn error_detail(string: &str, code: &str) -> String {
+    format!("[ErrorDetail(string='{string}', code='{code}')]")
+}
+
+/// `{"inputs": {..}, "context": {..}}`, or the Python framework's 400 answers.
+pub(crate) fn envelope(bytes: &[u8], en: bool) -> Result<(Value, Value), Response> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| reply::detail(StatusCode::BAD_REQUEST, &format!("JSON parse error - {e}")))?;
+    let invalid = |errors: String| {
+        reply::failure(
+            StatusCode::BAD_REQUEST,
+            &format!("输入不合法: {{{errors}}}"),
+            None,
+        )
+    };
+    let Value::Object(mut obj) = value else {
+        let t = py_type(&value);
+        let msg = if en {
+            format!("Invalid data. Expected a dictionary, but got {t}.")
+        } else {
+            format!("无效数据。期待为字典类型，得到的是 {t} 。")
+        };
+        return Err(invalid(format!(
+            "'non_field_errors': {}",
+            error_detail(&msg, "invalid")
+        )));
+    };
+    let mut errors = Vec::new();
+    let mut take = |key: &str, obj: &mut Map<String, Value>| -> Option<Value> {
+        let err = match obj.remove(key) {
+            Some(v @ Value::Object(_)) => return Some(v),
+            None => {
+                let m = if en {
+                    "This field is required."
+                } else {
+                    "该字段是必填项。"
+                };
+                error_detail(m, "required")
+            }
+            Some(Value::Null) => {
+                let m = if en {
+                    "This field may not be null."
+                } else {
+                    "该字段不能为 null。"
+                };
+                error_detail(m, "null")
+            }
+            Some(other) => {
+                let t = py_type(&other);
+                let m = if en {
+                    format!("Expected a dictionary of items but got type \"{t}\".")
+                } else {
+                    format!("期望是包含类目的字典，得到类型为 “{t}”。")
+                };
+                error_detail(&m, "not_a_dict")
+            }
+        };
+        errors.push(format!("'{key}': {err}"));
+        None
+    };
+    let inputs = take("inputs", &mut obj);
+    let context = take("context", &mut obj);
+    match (inputs, context) {
+        (Some(i), Some(c)) => Ok((i, c)),
+        _ => Err(invalid(errors.join(", "))),
+    }
+}

@@ -1,0 +1,57 @@
+//! The endpoints under `/bk_plugin/`, each in its own file, and the shared checks.
+
+pub(crate) mod callback;
+pub(crate) mod detail;
+pub(crate) mod dispatch;
+pub(crate) mod invoke;
+pub(crate) mod meta;
+pub(crate) mod schedule;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use crate::auth::Caller;
+use crate::reply;
+use crate::state::AppState;
+
+/// 403 unless the request came through the gateway (or the environment is exempt).
+pub(crate) fn require_gateway(state: &AppState, caller: &Caller) -> Result<(), Response> {
+    if state.config.require_exempt || caller.jwt.is_some() {
+        Ok(())
+    } else {
+        Err(reply::gateway_required())
+    }
+}
+
+/// 403 `{"detail": ..}` unless `allow_scope` lets the calling app in.
+pub(crate) fn require_scope(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+) -> Result<(), Response> {
+    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if state.scope.allows(
+        caller.app_code.as_deref(),
+        h("bkplugin-scope-type"),
+        h("bkplugin-scope-value"),
+    ) {
+        Ok(())
+    } else {
+        Err(reply::detail(
+            StatusCode::FORBIDDEN,
+            if english(headers) {
+                "You do not have permission to perform this action."
+            } else {
+                "您没有执行该操作的权限。"
+            },
+        ))
+    }
+}
+
+/// DRF localises its messages from `Accept-Language` (default zh-hans).
+pub(crate) fn english(headers: &HeaderMap) -> bool {
+    headers
+        .get("accept-language")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("en"))
+}

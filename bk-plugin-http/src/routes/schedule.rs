@@ -1,0 +1,43 @@
+//! `GET schedule/{trace_id}`: the stored state of an invocation (always HTTP 200).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use bk_plugin_engine::new_id;
+use serde_json::json;
+
+use crate::state::AppState;
+use crate::{reply, time};
+
+pub(crate) async fn schedule(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let trace_id = new_id();
+    match state.engine.schedule(&id).await {
+        Ok(Some(r)) => reply::json(
+            StatusCode::OK,
+            &json!({
+                "result": true,
+                "data": {
+                    "trace_id": r.trace_id,
+                    "plugin_version": r.plugin_version,
+                    "state": r.state.code(),
+                    "outputs": r.outputs,
+                    "err": r.err,
+                    "created_at": time::shanghai(r.created_at),
+                    "finish_at": r.finish_at.map(time::shanghai).unwrap_or_default(),
+                },
+                "trace_id": trace_id,
+                "message": "",
+            }),
+        ),
+        Ok(None) => reply::failure(
+            StatusCode::OK,
+            &format!("can not find schedule for trace_id {id}"),
+            Some(&trace_id),
+        ),
+        Err(e) => reply::failure(
+            StatusCode::OK,
+            &format!("outputs fetch with trace_id {id} error: {e}"),
+            Some(&trace_id),
+        ),
+    }
+}

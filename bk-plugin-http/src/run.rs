@@ -1,0 +1,99 @@
+//! [`run`]: the whole server from `main`, configured from the environment.
+
+use std::process::ExitCode;
+
+use crate::config::Config;
+use crate::server::Server;
+
+/// Runs the plugin server: reads [`Config`] from the environment, opens the schedule store,
+/// starts the engine and serves until Ctrl-C / SIGTERM. Logs JSON lines to stdout.
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     bk_plugin_http::run()
+/// }
+/// ```
+pub fn run() -> ExitCode {
+    run_with(|server| server)
+}
+
+/// [`run`], with a hook to customise the [`Server`] (mount `plugin_api` routes, tune the
+/// engine) before it starts.
+///
+/// ```no_run
+/// use bk_plugin_http::axum::{Router, routing::get};
+///
+/// fn main() -> std::process::ExitCode {
+///     bk_plugin_http::run_with(|server| {
+///         server.plugin_api(Router::new().route("/ping", get(|| async { "pong" })))
+///     })
+/// }
+/// ```
+pub fn run_with(customize: impl FnOnce(Server) -> Server) -> ExitCode {
+    init_logging();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("bk-plugin: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("bk-plugin: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(async move {
+        let listen = config.listen;
+        let dev = config.is_dev();
+        let app = match customize(Server::new(config)).build().await {
+            Ok(app) => app,
+            Err(e) => {
+                tracing::error!("{e}");
+                eprintln!("bk-plugin: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let listener = match tokio::net::TcpListener::bind(listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("bk-plugin: cannot listen on {listen}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let addr = listener.local_addr().unwrap_or(listen);
+        let versions: Vec<_> = app.engine().registry().versions().collect();
+        tracing::info!(%addr, ?versions, "serving plugin versions");
+        eprintln!(
+            "bk-plugin: serving {} on http://{addr}/bk_plugin/meta/",
+            versions.join(", ")
+        );
+        if dev {
+            eprintln!("bk-plugin: debug page: http://{addr}/");
+        }
+        match app.serve(listener).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bk-plugin: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_env_filter(filter)
+        .try_init();
+}

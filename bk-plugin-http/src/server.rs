@@ -1,0 +1,338 @@
+//! [`Server`]: builds the engine and the axum router from a [`Config`], and serves them.
+
+use std::io;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use bk_plugin_core::Registry;
+use bk_plugin_engine::store::Store;
+use bk_plugin_engine::{CallbackKey, CallbackSigner, Engine, EngineConfig, EngineHandle};
+use bk_plugin_store::SqliteStore;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::auth::{Caller, JwtVerifier};
+use crate::config::{Config, ConfigError};
+use crate::reply;
+use crate::routes::{callback, detail, dispatch, invoke, meta, schedule};
+use crate::scope::AllowScope;
+use crate::state::{AppState, Shared};
+
+/// Why the server cannot start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The plugin registry cannot be built (e.g. a version registered twice).
+    #[error("{0}")]
+    Registry(String),
+    /// No `#[plugin]` is linked into the binary.
+    #[error(
+        "no plugin is registered: a #[plugin] crate that is never referenced is not linked; add `use my_plugins as _;` to main.rs"
+    )]
+    NoPlugins,
+    /// The schedule store cannot be opened.
+    #[error("schedule store {url}: {message}")]
+    Store {
+        /// The database URL.
+        url: String,
+        /// What failed.
+        message: String,
+    },
+    /// The gateway public key is unusable.
+    #[error("{0}")]
+    Jwt(String),
+    /// Binding or serving failed.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+/// The dev-only callback secret used when no app secret is configured (never outside dev).
+const DEV_SECRET: &str = "bk-plugin-kit dev secret: set BKPAAS_APP_SECRET";
+
+/// Builds a plugin server: the engine over the configured store plus the HTTP routes.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), bk_plugin_http::StartError> {
+/// use bk_plugin_http::{Config, Server};
+/// let app = Server::new(Config::from_env()?).build().await?;
+/// let listener = tokio::net::TcpListener::bind(app.config().listen).await?;
+/// app.serve(listener).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Server {
+    config: Config,
+    registry: Option<&'static Registry>,
+    plugin_api: Router,
+    engine_config: EngineConfig,
+    store: Option<Arc<dyn Store>>,
+}
+
+impl Server {
+    /// A server with `config`, serving every plugin linked into the binary.
+    pub fn new(config: Config) -> Self {
+        Server {
+            config,
+            registry: None,
+            plugin_api: Router::new(),
+            engine_config: EngineConfig::default(),
+            store: None,
+        }
+    }
+
+    /// Serves `registry` instead of every linked plugin.
+    pub fn registry(mut self, registry: &'static Registry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// Mounts the author's routes under `/bk_plugin/plugin_api/` (also reachable through
+    /// `plugin_api_dispatch`). Handlers read the caller with `Extension<Caller>`.
+    pub fn plugin_api(mut self, router: Router) -> Self {
+        self.plugin_api = router;
+        self
+    }
+
+    /// Tunes the engine.
+    pub fn engine_config(mut self, config: EngineConfig) -> Self {
+        self.engine_config = config;
+        self
+    }
+
+    /// Uses `store` instead of opening `config.database_url`.
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Opens the store, builds the engine and the router.
+    pub async fn build(self) -> Result<App, StartError> {
+        let config = self.config;
+        config.validate()?;
+        let registry = match self.registry {
+            Some(r) => r,
+            None => {
+                bk_plugin_core::try_registry().map_err(|e| StartError::Registry(e.to_string()))?
+            }
+        };
+        if registry.is_empty() {
+            return Err(StartError::NoPlugins);
+        }
+        let store = match self.store {
+            Some(s) => s,
+            None => open_store(&config.database_url).await?,
+        };
+        let key = match (&config.callback_key, &config.app_secret) {
+            (Some(k), _) => CallbackKey::from_base64(k).ok_or_else(|| ConfigError::Invalid {
+                name: "BK_PLUGIN_CALLBACK_KEY",
+                reason: "not a Fernet key (32 bytes, URL-safe base64)".into(),
+            })?,
+            (None, Some(secret)) => CallbackKey::from_app_secret(secret),
+            (None, None) => {
+                tracing::warn!(
+                    "no BKPAAS_APP_SECRET: callback URLs are signed with a dev-only key"
+                );
+                CallbackKey::from_app_secret(DEV_SECRET)
+            }
+        };
+        let signer = CallbackSigner::new(key, &config.callback_host, &config.environment);
+        let engine = Engine::builder(registry, store)
+            .config(self.engine_config)
+            .callbacks(signer)
+            .build();
+        let jwt = config
+            .apigw_public_key
+            .as_deref()
+            .map(JwtVerifier::from_pem)
+            .transpose()
+            .map_err(StartError::Jwt)?;
+        let scope =
+            AllowScope::parse(&config.allow_scope).map_err(|reason| ConfigError::Invalid {
+                name: "BK_PLUGIN_ALLOW_SCOPE",
+                reason,
+            })?;
+        let defaults = registry.meta();
+        let code = config
+            .app_code
+            .clone()
+            .unwrap_or_else(|| defaults["code"].as_str().unwrap_or_default().to_owned());
+        let description = config.description.clone().unwrap_or_else(|| {
+            defaults["description"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        });
+        let meta = json!({
+            "result": true,
+            "data": registry.meta_with(&code, &description, &config.allow_scope),
+            "message": "",
+        });
+        let shared = Arc::new(Shared {
+            engine: engine.clone(),
+            meta: serde_json::to_vec(&meta).unwrap_or_default().into(),
+            config,
+            jwt,
+            scope,
+            plugin_api: self.plugin_api,
+        });
+        Ok(App {
+            router: router(shared.clone()),
+            shared,
+        })
+    }
+}
+
+async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartError> {
+    let err = |message: String| StartError::Store {
+        url: url.to_owned(),
+        message,
+    };
+    if url.starts_with("sqlite:") || !url.contains("://") {
+        let store = SqliteStore::connect(url)
+            .await
+            .map_err(|e| err(e.to_string()))?;
+        Ok(Arc::new(store))
+    } else {
+        Err(err(
+            "only sqlite:// is supported in this version (PostgreSQL and MySQL are planned)".into(),
+        ))
+    }
+}
+
+/// A built server: the router and the engine behind it.
+#[derive(Debug)]
+pub struct App {
+    router: Router,
+    shared: AppState,
+}
+
+impl App {
+    /// The axum router (to embed in your own server; then run the engine with
+    /// [`engine`](App::engine)`().start()`).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.shared.engine
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// Starts the engine's loops and serves on `listener` until Ctrl-C or SIGTERM; then stops
+    /// accepting, lets in-flight requests and runs finish, and returns. Unfinished schedules
+    /// stay in the store.
+    pub async fn serve(self, listener: TcpListener) -> io::Result<()> {
+        let handle: EngineHandle = self.shared.engine.start();
+        let result = axum::serve(listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await;
+        handle.shutdown().await;
+        result
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests and runs");
+}
+
+/// Verifies `X-Bkapi-JWT` (when a key is configured) and attaches the [`Caller`].
+async fn caller_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let caller = req
+        .headers()
+        .get("x-bkapi-jwt")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|token| state.jwt.as_ref()?.verify(token))
+        .unwrap_or_default();
+    req.extensions_mut().insert(caller);
+    next.run(req).await
+}
+
+/// Direct calls to `plugin_api/` need the gateway too (dispatch calls the router directly).
+async fn plugin_api_gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let caller = req
+        .extensions()
+        .get::<Caller>()
+        .cloned()
+        .unwrap_or_default();
+    if let Err(r) = crate::routes::require_gateway(&state, &caller) {
+        return r;
+    }
+    next.run(req).await
+}
+
+async fn method_not_allowed(req: Request<Body>) -> Response {
+    let en = crate::routes::english(req.headers());
+    let m = req.method().as_str().to_owned();
+    let msg = if en {
+        format!("Method \"{m}\" not allowed.")
+    } else {
+        format!("方法 “{m}” 不被允许。")
+    };
+    reply::detail(StatusCode::METHOD_NOT_ALLOWED, &msg)
+}
+
+fn api(state: AppState) -> Router {
+    let plugin_api = state
+        .plugin_api
+        .clone()
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            plugin_api_gate,
+        ));
+    Router::new()
+        .route("/meta", get(meta::meta))
+        .route("/meta/", get(meta::meta))
+        .route("/detail/{version}", get(detail::detail))
+        .route("/detail/{version}/", get(detail::detail))
+        .route("/invoke/{version}", post(invoke::invoke))
+        .route("/invoke/{version}/", post(invoke::invoke))
+        .route("/schedule/{trace_id}", get(schedule::schedule))
+        .route("/schedule/{trace_id}/", get(schedule::schedule))
+        .route("/callback/{token}", post(callback::callback))
+        .route("/callback/{token}/", post(callback::callback))
+        .route("/plugin_api_dispatch", post(dispatch::dispatch))
+        .route("/plugin_api_dispatch/", post(dispatch::dispatch))
+        .nest_service("/plugin_api", plugin_api)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+fn router(state: AppState) -> Router {
+    let mut root = Router::new().nest("/bk_plugin", api(state.clone()));
+    if let Some(sub) = &state.config.sub_path {
+        root = root.nest(&format!("{sub}/bk_plugin"), api(state.clone()));
+    }
+    root.layer(middleware::from_fn_with_state(state, caller_layer))
+}

@@ -1,0 +1,26 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use bk_plugin_engine::Engine;
+
+use crate::auth::JwtVerifier;
+use crate::config::Config;
+use crate::scope::AllowScope;
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) engine: Engine,
+    pub(crate) config: Config,
+    pub(crate) jwt: Option<JwtVerifier>,
+    pub(crate) scope: AllowScope,
+    /// `meta` response body, built once.
+    pub(crate) meta: Bytes,
+    /// The author's `plugin_api` routes (for dispatch).
+    pub(crate) plugin_api: Router,
+}
+
+/// Handler state.
+pub(crate) type AppState = Arc<Shared>;
