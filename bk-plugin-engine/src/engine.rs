@@ -9,6 +9,7 @@ use bk_plugin_core::{
 };
 use serde_json::{Map, Value};
 use tokio::sync::{Notify, Semaphore};
+use tracing::Instrument;
 
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::commit::Batcher;
@@ -248,7 +249,17 @@ impl Engine {
         if let Some(issuer) = &inner.issuer {
             inv = inv.with_issuer(issuer.clone());
         }
-        let outcome = plugin.run(inv).await;
+        // Every log line emitted while the plugin runs carries the trace id (the BK PaaS log
+        // search filters on it); the span name is the Python framework's `[execute]`.
+        let span = tracing::info_span!("execute", trace_id = %trace_id, version);
+        let outcome = async {
+            tracing::info!("plugin start execute");
+            let outcome = plugin.run(inv).await;
+            log_outcome(&outcome);
+            outcome
+        }
+        .instrument(span)
+        .await;
         let Outcome {
             state,
             poll_interval,
@@ -440,8 +451,22 @@ impl Engine {
                     inv = inv.with_issuer(issuer.clone());
                 }
                 now_or(Some(
-                    self.with_heartbeat(&trace_id, lease_id, plugin.run(inv))
-                        .await,
+                    self.with_heartbeat(
+                        &trace_id,
+                        lease_id,
+                        async {
+                            tracing::info!(invoke_count, "plugin start schedule");
+                            let outcome = plugin.run(inv).await;
+                            log_outcome(&outcome);
+                            outcome
+                        }
+                        .instrument(tracing::info_span!(
+                            "schedule",
+                            trace_id = %trace_id,
+                            version = %record.plugin_version
+                        )),
+                    )
+                    .await,
                 ))
             }
         };
@@ -584,6 +609,20 @@ impl Engine {
         if let Err(e) = inner.store.settle_notification(n.id, delivery).await {
             tracing::error!(trace_id = n.trace_id, error = %e, "recording a notification attempt failed");
         }
+    }
+}
+
+/// One log line per step, as the Python framework's executor logs it.
+fn log_outcome(o: &Outcome) {
+    match (o.state, &o.err) {
+        (State::Fail, Some(err)) => tracing::warn!(state = o.state.code(), "plugin failed: {err}"),
+        (State::Poll, _) => tracing::info!(
+            state = o.state.code(),
+            "plugin wait poll {} ms",
+            o.poll_interval.unwrap_or_default().as_millis()
+        ),
+        (State::Callback, _) => tracing::info!(state = o.state.code(), "plugin wait callback"),
+        _ => tracing::info!(state = o.state.code(), "plugin execute success"),
     }
 }
 

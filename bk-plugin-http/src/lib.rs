@@ -11,6 +11,7 @@
 mod auth;
 mod body;
 mod config;
+mod logging;
 mod reply;
 mod routes;
 mod run;
@@ -21,6 +22,7 @@ mod time;
 
 pub use auth::Caller;
 pub use config::{Config, ConfigError};
+pub use logging::init_logging;
 pub use run::{run, run_with};
 pub use server::{App, Server, StartError};
 

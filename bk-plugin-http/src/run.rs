@@ -30,15 +30,14 @@ pub fn run() -> ExitCode {
 /// }
 /// ```
 pub fn run_with(customize: impl FnOnce(Server) -> Server) -> ExitCode {
-    init_logging();
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
-            tracing::error!("{e}");
             eprintln!("bk-plugin: {e}");
             return ExitCode::FAILURE;
         }
     };
+    crate::logging::init_logging(config.is_dev());
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -85,15 +84,4 @@ pub fn run_with(customize: impl FnOnce(Server) -> Server) -> ExitCode {
             }
         }
     })
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_env_filter(filter)
-        .try_init();
 }

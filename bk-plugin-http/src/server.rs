@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use crate::auth::{Caller, JwtVerifier};
 use crate::config::{Config, ConfigError};
 use crate::reply;
-use crate::routes::{callback, detail, dispatch, invoke, meta, schedule};
+use crate::routes::{callback, detail, dispatch, invoke, logs, meta, schedule};
 use crate::scope::AllowScope;
 use crate::state::{AppState, Shared};
 
@@ -304,6 +304,13 @@ async fn method_not_allowed(req: Request<Body>) -> Response {
 }
 
 fn api(state: AppState) -> Router {
+    let dev_only = if state.config.is_dev() {
+        Router::new()
+            .route("/logs/{trace_id}", get(logs::logs))
+            .route("/logs/{trace_id}/", get(logs::logs))
+    } else {
+        Router::new()
+    };
     let plugin_api = state
         .plugin_api
         .clone()
@@ -325,6 +332,7 @@ fn api(state: AppState) -> Router {
         .route("/plugin_api_dispatch", post(dispatch::dispatch))
         .route("/plugin_api_dispatch/", post(dispatch::dispatch))
         .nest_service("/plugin_api", plugin_api)
+        .merge(dev_only)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }

@@ -37,24 +37,20 @@ pub(crate) async fn invoke(
         Ok(v) => v,
         Err(r) => return r,
     };
-    tracing::info!(trace_id = %trace_id, version = %version, "plugin start execute");
     match state
         .engine
         .invoke_with_id(trace_id.clone(), &version, inputs, context)
         .await
     {
-        Ok(done) => {
-            tracing::info!(trace_id = %trace_id, state = done.state.code(), "plugin execute done");
-            reply::json(
-                StatusCode::OK,
-                &json!({
-                    "result": true,
-                    "data": {"outputs": done.outputs, "state": done.state.code(), "err": done.err},
-                    "message": "success",
-                    "trace_id": trace_id,
-                }),
-            )
-        }
+        Ok(done) => reply::json(
+            StatusCode::OK,
+            &json!({
+                "result": true,
+                "data": {"outputs": done.outputs, "state": done.state.code(), "err": done.err},
+                "message": "success",
+                "trace_id": trace_id,
+            }),
+        ),
         // Unregistered between the check and here: impossible, registries are fixed.
         Err(_) => reply::not_found_empty(),
     }

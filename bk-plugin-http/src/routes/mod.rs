@@ -4,6 +4,7 @@ pub(crate) mod callback;
 pub(crate) mod detail;
 pub(crate) mod dispatch;
 pub(crate) mod invoke;
+pub(crate) mod logs;
 pub(crate) mod meta;
 pub(crate) mod schedule;
 

@@ -1,0 +1,258 @@
+//! Logs: JSON lines on stdout with the fields the BK PaaS log search and SOPS read
+//! (`levelname`, `funcName`, `message`, `trace_id`; protocol.md §3.8), and in dev an
+//! in-memory copy per trace for `GET /bk_plugin/logs/{trace_id}`.
+//!
+//! The engine runs every plugin step inside a span named `execute` (invoke) or `schedule`
+//! (resume) carrying `trace_id`; every event inside it, the plugin's own `tracing` calls
+//! included, gets that trace id and the span name as `funcName`.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt::{self, Write as _};
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::{Map, Value};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+/// The trace id of a span, stored in its extensions.
+struct TraceId(String);
+
+#[derive(Default)]
+struct Fields {
+    message: String,
+    trace_id: Option<String>,
+    rest: Map<String, Value>,
+}
+
+impl Visit for Fields {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        match field.name() {
+            "message" => {
+                let _ = write!(self.message, "{value:?}");
+            }
+            "trace_id" => self.trace_id = Some(format!("{value:?}")),
+            name => {
+                self.rest
+                    .insert(name.to_owned(), Value::String(format!("{value:?}")));
+            }
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "message" => self.message.push_str(value),
+            "trace_id" => self.trace_id = Some(value.to_owned()),
+            name => {
+                self.rest
+                    .insert(name.to_owned(), Value::String(value.to_owned()));
+            }
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.rest.insert(field.name().to_owned(), value.into());
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.rest.insert(field.name().to_owned(), value.into());
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.rest.insert(field.name().to_owned(), value.into());
+    }
+}
+
+/// Python's level names.
+fn levelname(level: &Level) -> &'static str {
+    match *level {
+        Level::ERROR => "ERROR",
+        Level::WARN => "WARNING",
+        Level::INFO => "INFO",
+        Level::DEBUG | Level::TRACE => "DEBUG",
+    }
+}
+
+/// Stores each span's `trace_id` in its extensions, so events inside inherit it.
+struct TraceIdLayer;
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for TraceIdLayer {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: Context<'_, S>,
+    ) {
+        let mut f = Fields::default();
+        attrs.record(&mut f);
+        if let (Some(t), Some(span)) = (f.trace_id, ctx.span(id)) {
+            span.extensions_mut().insert(TraceId(t));
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let Some(store) = LOGS.get() else { return };
+        let mut f = Fields::default();
+        event.record(&mut f);
+        let (span_trace, func) =
+            scope_info(ctx.event_scope(event).into_iter().flatten().map(|s| {
+                (
+                    s.name(),
+                    s.extensions().get::<TraceId>().map(|t| t.0.clone()),
+                )
+            }));
+        if let Some(trace) = f.trace_id.or(span_trace) {
+            let func = func.unwrap_or_else(|| module_tail(event));
+            store.push(
+                trace,
+                format!(
+                    "{} [{func}] {}",
+                    levelname(event.metadata().level()),
+                    f.message
+                ),
+            );
+        }
+    }
+}
+
+/// The innermost trace id and span name of an event's scope (innermost first).
+fn scope_info<'a>(
+    scope: impl Iterator<Item = (&'static str, Option<String>)> + 'a,
+) -> (Option<String>, Option<&'static str>) {
+    let mut trace = None;
+    let mut func = None;
+    for (name, t) in scope {
+        if func.is_none() {
+            func = Some(name);
+        }
+        if trace.is_none() {
+            trace = t;
+        }
+    }
+    (trace, func)
+}
+
+fn module_tail(event: &Event<'_>) -> &'static str {
+    event
+        .metadata()
+        .module_path()
+        .and_then(|m| m.rsplit("::").next())
+        .unwrap_or("")
+}
+
+/// Formats events as one JSON object per line.
+struct JsonLines;
+
+impl<S, N> FormatEvent<S, N> for JsonLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let mut f = Fields::default();
+        event.record(&mut f);
+        let (span_trace, func) = match ctx.event_scope() {
+            Some(scope) => scope_info(scope.map(|s| {
+                (
+                    s.name(),
+                    s.extensions().get::<TraceId>().map(|t| t.0.clone()),
+                )
+            })),
+            None => (None, None),
+        };
+        let meta = event.metadata();
+        let mut line = Map::new();
+        line.insert(
+            "asctime".into(),
+            chrono::Utc::now()
+                .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                .to_string()
+                .into(),
+        );
+        line.insert("levelname".into(), levelname(meta.level()).into());
+        line.insert("name".into(), meta.target().into());
+        line.insert(
+            "funcName".into(),
+            func.unwrap_or_else(|| module_tail(event)).into(),
+        );
+        line.insert("message".into(), f.message.into());
+        line.insert(
+            "trace_id".into(),
+            f.trace_id.or(span_trace).map_or(Value::Null, Value::String),
+        );
+        for (k, v) in f.rest {
+            line.entry(k).or_insert(v);
+        }
+        let text = serde_json::to_string(&Value::Object(line)).map_err(|_| fmt::Error)?;
+        writeln!(writer, "{text}")
+    }
+}
+
+/// Log lines kept per trace in dev (bounded).
+#[derive(Debug, Default)]
+pub(crate) struct LogStore {
+    inner: Mutex<(HashMap<String, Vec<String>>, VecDeque<String>)>,
+}
+
+const MAX_TRACES: usize = 10_000;
+const MAX_LINES: usize = 1_000;
+
+impl LogStore {
+    fn push(&self, trace: String, line: String) {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let (map, order) = &mut *g;
+        if !map.contains_key(&trace) {
+            if order.len() >= MAX_TRACES
+                && let Some(old) = order.pop_front()
+            {
+                map.remove(&old);
+            }
+            order.push_back(trace.clone());
+        }
+        let lines = map.entry(trace).or_default();
+        if lines.len() < MAX_LINES {
+            lines.push(line);
+        }
+    }
+
+    /// The lines of `trace`, joined by `\n` (the Python framework's `logs` format).
+    pub(crate) fn get(&self, trace: &str) -> String {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.0.get(trace).map(|l| l.join("\n")).unwrap_or_default()
+    }
+}
+
+static LOGS: OnceLock<LogStore> = OnceLock::new();
+
+/// The dev log store, if logging was initialised with it.
+pub(crate) fn log_store() -> Option<&'static LogStore> {
+    LOGS.get()
+}
+
+/// Installs the global subscriber: JSON lines on stdout (level from `RUST_LOG`, default
+/// `info`); with `keep_per_trace`, also the dev copy served by `logs/{trace_id}`. Does nothing
+/// if a subscriber is already installed.
+pub fn init_logging(keep_per_trace: bool) {
+    use tracing_subscriber::prelude::*;
+    if keep_per_trace {
+        let _ = LOGS.set(LogStore::default());
+    }
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let fmt = tracing_subscriber::fmt::layer()
+        .event_format(JsonLines)
+        .with_writer(std::io::stdout);
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(TraceIdLayer)
+        .with(fmt)
+        .try_init();
+}
