@@ -196,10 +196,13 @@ where
     }
 }
 
+/// Lines per trace, and the traces in arrival order (the oldest is dropped first).
+type Lines = (HashMap<String, Vec<String>>, VecDeque<String>);
+
 /// Log lines kept per trace in dev (bounded).
 #[derive(Debug, Default)]
 pub(crate) struct LogStore {
-    inner: Mutex<(HashMap<String, Vec<String>>, VecDeque<String>)>,
+    inner: Mutex<Lines>,
 }
 
 const MAX_TRACES: usize = 10_000;

@@ -18,8 +18,11 @@ pub(crate) struct Shared {
     pub(crate) scope: AllowScope,
     /// `meta` response body, built once.
     pub(crate) meta: Bytes,
+    /// The OpenAPI document, built once.
+    pub(crate) openapi: Bytes,
     /// The author's `plugin_api` routes (for dispatch).
     pub(crate) plugin_api: Router,
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 /// Handler state.

@@ -37,20 +37,25 @@ pub(crate) async fn invoke(
         Ok(v) => v,
         Err(r) => return r,
     };
+    let started = std::time::Instant::now();
     match state
         .engine
         .invoke_with_id(trace_id.clone(), &version, inputs, context)
         .await
     {
-        Ok(done) => reply::json(
-            StatusCode::OK,
-            &json!({
-                "result": true,
-                "data": {"outputs": done.outputs, "state": done.state.code(), "err": done.err},
-                "message": "success",
-                "trace_id": trace_id,
-            }),
-        ),
+        Ok(done) => {
+            let code = done.state.code();
+            state.metrics.invoked(&version, code, started.elapsed());
+            reply::json(
+                StatusCode::OK,
+                &json!({
+                    "result": true,
+                    "data": {"outputs": done.outputs, "state": code, "err": done.err},
+                    "message": "success",
+                    "trace_id": trace_id,
+                }),
+            )
+        }
         // Unregistered between the check and here: impossible, registries are fixed.
         Err(_) => reply::not_found_empty(),
     }

@@ -1,0 +1,425 @@
+//! The HTTP runtime beyond the peer fixtures: gateway JWT (keys generated here), allow_scope,
+//! plugin_api and its dispatch, the app sub-path, metrics, OpenAPI and the dev logs endpoint.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bk_plugin_kit::http::axum::extract::{Extension, Path};
+use bk_plugin_kit::http::axum::routing::get;
+use bk_plugin_kit::http::axum::{Json, Router};
+use bk_plugin_kit::http::{Caller, Config, Server};
+use bk_plugin_kit::serde_json::{Value, json};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rsa::RsaPrivateKey;
+use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
+
+use bk_plugin_tests as _;
+
+fn temp_db() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "bk-plugin-http-rt-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    format!("sqlite://{}", dir.join("s.db").display())
+}
+
+struct Keys {
+    private_pem: String,
+    public_pem: String,
+}
+
+fn keys() -> Keys {
+    let key = RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+    Keys {
+        private_pem: key
+            .to_pkcs1_pem(rsa::pkcs1::LineEnding::LF)
+            .unwrap()
+            .to_string(),
+        public_pem: key
+            .to_public_key()
+            .to_pkcs1_pem(rsa::pkcs1::LineEnding::LF)
+            .unwrap(),
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn jwt(keys: &Keys, app: &str, user: &str, exp: u64) -> String {
+    let claims = json!({
+        "iss": "APIGW", "exp": exp, "nbf": now() - 10,
+        "app": {"bk_app_code": app, "verified": true},
+        "user": {"username": user, "verified": true},
+    });
+    let mut header = Header::new(Algorithm::RS512);
+    header.kid = Some("my-plugin".into());
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &EncodingKey::from_rsa_pem(keys.private_pem.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+async fn whoami(Path(biz): Path<i64>, Extension(caller): Extension<Caller>) -> Json<Value> {
+    Json(json!({"biz": biz, "user": caller.username, "app": caller.app_code}))
+}
+
+async fn start(config: Config) -> String {
+    let app = Server::new(config)
+        .plugin_api(Router::new().route("/whoami/{biz}", get(whoami)))
+        .build()
+        .await
+        .expect("server builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(app.serve(listener));
+    base
+}
+
+fn prod(keys: &Keys) -> Config {
+    let mut c = Config::default();
+    c.environment = "prod".into();
+    c.require_exempt = false;
+    c.app_secret = Some("s".into());
+    c.apigw_public_key = Some(keys.public_pem.clone());
+    c.database_url = temp_db();
+    c
+}
+
+async fn call(
+    method: &str,
+    url: &str,
+    jwt: Option<&str>,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
+    let client = reqwest::Client::new();
+    let mut req = if method == "GET" {
+        client.get(url)
+    } else {
+        client.post(url)
+    };
+    if let Some(t) = jwt {
+        req = req.header("X-Bkapi-JWT", t);
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    let r = req.send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+fn invoke_body() -> Value {
+    json!({"inputs": {"hello": "x"}, "context": {}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_requires_a_valid_gateway_jwt() {
+    let keys = keys();
+    let other = keys_other();
+    let base = start(prod(&keys)).await;
+    let invoke = format!("{base}/bk_plugin/invoke/1.0.0");
+    let gateway_text = "This API can only be accessed through API gateway";
+
+    // Open endpoints.
+    assert_eq!(
+        call("GET", &format!("{base}/bk_plugin/meta/"), None, None, &[])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        call(
+            "GET",
+            &format!("{base}/bk_plugin/detail/1.0.0"),
+            None,
+            None,
+            &[]
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        call(
+            "GET",
+            &format!("{base}/bk_plugin/schedule/x"),
+            None,
+            None,
+            &[]
+        )
+        .await
+        .0,
+        200
+    );
+
+    // Gateway-only endpoints without a JWT.
+    for (m, url) in [
+        ("POST", invoke.clone()),
+        ("POST", format!("{base}/bk_plugin/callback/not-a-token/")),
+        ("POST", format!("{base}/bk_plugin/plugin_api_dispatch/")),
+        ("GET", format!("{base}/bk_plugin/plugin_api/whoami/1")),
+    ] {
+        assert_eq!(
+            call(m, &url, None, Some(&invoke_body()), &[]).await,
+            (403, gateway_text.to_owned()),
+            "{url}"
+        );
+    }
+
+    // A valid token passes; expired, wrong-key and tampered ones do not.
+    let good = jwt(&keys, "bk_sops", "admin", now() + 300);
+    let (status, text) = call("POST", &invoke, Some(&good), Some(&invoke_body()), &[]).await;
+    assert_eq!(status, 200, "{text}");
+    let expired = jwt(&keys, "bk_sops", "admin", now() - 120);
+    let wrong_key = jwt(&other, "bk_sops", "admin", now() + 300);
+    let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+    parts[1] = {
+        use base64_like::encode;
+        encode(
+            &json!({"app": {"bk_app_code": "evil", "verified": true}, "exp": now() + 300})
+                .to_string(),
+        )
+    };
+    let tampered = parts.join(".");
+    for bad in [expired, wrong_key, tampered, "garbage".to_owned()] {
+        assert_eq!(
+            call("POST", &invoke, Some(&bad), Some(&invoke_body()), &[]).await,
+            (403, gateway_text.to_owned())
+        );
+    }
+
+    // plugin_api sees the verified user and app.
+    let (status, text) = call(
+        "GET",
+        &format!("{base}/bk_plugin/plugin_api/whoami/7"),
+        Some(&good),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (
+            status,
+            bk_plugin_kit::serde_json::from_str::<Value>(&text).unwrap()
+        ),
+        (200, json!({"biz": 7, "user": "admin", "app": "bk_sops"}))
+    );
+    // Dispatch forwards as the named user and wraps the answer.
+    let (status, text) = call(
+        "POST",
+        &format!("{base}/bk_plugin/plugin_api_dispatch/"),
+        Some(&good),
+        Some(&json!({"url": "/bk_plugin/plugin_api/whoami/9", "method": "GET", "username": "someone"})),
+        &[],
+    )
+    .await;
+    let v: Value = bk_plugin_kit::serde_json::from_str(&text).unwrap();
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        v["data"],
+        json!({"biz": 9, "user": "someone", "app": "bk_sops"})
+    );
+    assert_eq!(v["message"], "success");
+    let (status, text) = call(
+        "POST",
+        &format!("{base}/bk_plugin/plugin_api_dispatch/"),
+        Some(&good),
+        Some(&json!({"url": "/bk_plugin/plugin_api/nothing", "method": "GET", "username": "u"})),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 404, "{text}");
+    assert_eq!(
+        bk_plugin_kit::serde_json::from_str::<Value>(&text).unwrap()["message"],
+        "404 error: /bk_plugin/plugin_api/nothing"
+    );
+}
+
+/// A second key pair, for "signed by someone else".
+fn keys_other() -> Keys {
+    keys()
+}
+
+/// base64url without padding (JWT segments), for the tampered token.
+mod base64_like {
+    pub(super) fn encode(s: &str) -> String {
+        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let b = s.as_bytes();
+        let mut out = String::new();
+        for chunk in b.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |acc, (i, &x)| acc | (u32::from(x) << (16 - 8 * i)));
+            for i in 0..=chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_scope_limits_listed_apps_only() {
+    let keys = keys();
+    let mut config = prod(&keys);
+    config.allow_scope = json!({"bk_sops": {"type": "project", "value": ["1", "2"]}});
+    let base = start(config).await;
+    let invoke = format!("{base}/bk_plugin/invoke/1.0.0");
+    let sops = jwt(&keys, "bk_sops", "admin", now() + 300);
+    let other = jwt(&keys, "bk_other", "admin", now() + 300);
+    let denied = call("POST", &invoke, Some(&sops), Some(&invoke_body()), &[]).await;
+    assert_eq!(denied.0, 403);
+    assert!(denied.1.contains("detail"), "{}", denied.1);
+    let scoped = [
+        ("Bkplugin-Scope-Type", "project"),
+        ("Bkplugin-Scope-Value", "2"),
+    ];
+    assert_eq!(
+        call("POST", &invoke, Some(&sops), Some(&invoke_body()), &scoped)
+            .await
+            .0,
+        200
+    );
+    let wrong = [
+        ("Bkplugin-Scope-Type", "project"),
+        ("Bkplugin-Scope-Value", "3"),
+    ];
+    assert_eq!(
+        call("POST", &invoke, Some(&sops), Some(&invoke_body()), &wrong)
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        call("POST", &invoke, Some(&other), Some(&invoke_body()), &[])
+            .await
+            .0,
+        200
+    );
+    let (_, meta) = call("GET", &format!("{base}/bk_plugin/meta/"), None, None, &[]).await;
+    let meta: Value = bk_plugin_kit::serde_json::from_str(&meta).unwrap();
+    assert_eq!(meta["data"]["allow_scope"]["bk_sops"]["type"], "project");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sub_path_metrics_openapi_and_dev_logs() {
+    bk_plugin_kit::http::init_logging(true);
+    let mut config = Config::default();
+    config.database_url = temp_db();
+    config.sub_path = Some("/my-plugin".into());
+    let base = start(config).await;
+
+    // The app sub-path serves the same routes.
+    let (status, a) = call(
+        "GET",
+        &format!("{base}/my-plugin/bk_plugin/meta/"),
+        None,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        a,
+        call("GET", &format!("{base}/bk_plugin/meta"), None, None, &[])
+            .await
+            .1
+    );
+
+    // Invoke, then read its log lines and the metrics.
+    let (_, text) = call(
+        "POST",
+        &format!("{base}/bk_plugin/invoke/1.0.0"),
+        None,
+        Some(&invoke_body()),
+        &[],
+    )
+    .await;
+    let trace = bk_plugin_kit::serde_json::from_str::<Value>(&text).unwrap()["trace_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, logs) = call(
+        "GET",
+        &format!("{base}/bk_plugin/logs/{trace}"),
+        None,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let log = bk_plugin_kit::serde_json::from_str::<Value>(&logs).unwrap()["data"]["log"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        log.starts_with(
+            "INFO [execute] plugin start execute\nINFO [execute] plugin execute success"
+        ),
+        "{log}"
+    );
+
+    let (status, metrics) = call("GET", &format!("{base}/metrics"), None, None, &[]).await;
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("bk_plugin_invocations_total{version=\"1.0.0\",state=\"SUCCESS\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("bk_plugin_invoke_duration_seconds_count{version=\"1.0.0\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("bk_plugin_schedules_polling 0"),
+        "{metrics}"
+    );
+
+    // OpenAPI: every version's invoke path, every $ref resolvable.
+    let (status, doc) = call("GET", &format!("{base}/openapi.json"), None, None, &[]).await;
+    assert_eq!(status, 200);
+    let doc: Value = bk_plugin_kit::serde_json::from_str(&doc).unwrap();
+    for v in ["1.0.0", "1.1.0", "2.0.0"] {
+        assert!(
+            doc["paths"][format!("/bk_plugin/invoke/{v}")]["post"].is_object(),
+            "{v}"
+        );
+    }
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r.clone());
+                }
+                m.values().for_each(|x| refs(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(all.len() >= 9, "{all:?}");
+    for r in all {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{r}"));
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "dangling {r}"
+        );
+    }
+}
