@@ -12,6 +12,8 @@ mod auth;
 mod body;
 mod config;
 mod logging;
+mod metrics;
+mod openapi;
 mod reply;
 mod routes;
 mod run;

@@ -179,10 +179,14 @@ impl Server {
         let shared = Arc::new(Shared {
             engine: engine.clone(),
             meta: serde_json::to_vec(&meta).unwrap_or_default().into(),
+            openapi: serde_json::to_vec(&crate::openapi::document(registry, &code))
+                .unwrap_or_default()
+                .into(),
             config,
             jwt,
             scope,
             plugin_api: self.plugin_api,
+            metrics: crate::metrics::Metrics::new(),
         });
         Ok(App {
             router: router(shared.clone()),
@@ -292,6 +296,10 @@ async fn plugin_api_gate(State(state): State<AppState>, req: Request, next: Next
     next.run(req).await
 }
 
+async fn openapi(State(state): State<AppState>) -> Response {
+    reply::json_bytes(state.openapi.clone())
+}
+
 async fn method_not_allowed(req: Request<Body>) -> Response {
     let en = crate::routes::english(req.headers());
     let m = req.method().as_str().to_owned();
@@ -342,5 +350,12 @@ fn router(state: AppState) -> Router {
     if let Some(sub) = &state.config.sub_path {
         root = root.nest(&format!("{sub}/bk_plugin"), api(state.clone()));
     }
+    root = root
+        .route(
+            "/metrics",
+            get(crate::metrics::metrics).with_state(state.clone()),
+        )
+        .route("/openapi.json", get(openapi).with_state(state.clone()))
+        .route("/schema/", get(openapi).with_state(state.clone()));
     root.layer(middleware::from_fn_with_state(state, caller_layer))
 }
