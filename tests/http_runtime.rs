@@ -70,7 +70,12 @@ fn jwt(keys: &Keys, app: &str, user: &str, exp: u64) -> String {
 }
 
 async fn whoami(Path(biz): Path<i64>, Extension(caller): Extension<Caller>) -> Json<Value> {
-    Json(json!({"biz": biz, "user": caller.username, "app": caller.app_code}))
+    let auth: Value = bk_plugin_kit::serde_json::from_str(&caller.bkapi_authorization()).unwrap();
+    Json(json!({
+        "biz": biz, "user": caller.username, "app": caller.app_code,
+        "forwards_jwt": auth["jwt"].as_str().is_some_and(|j| !j.is_empty()),
+        "as_app": auth["bk_app_code"],
+    }))
 }
 
 async fn start(config: Config) -> String {
@@ -90,6 +95,7 @@ fn prod(keys: &Keys) -> Config {
     c.environment = "prod".into();
     c.require_exempt = false;
     c.app_secret = Some("s".into());
+    c.app_code = Some("my-plugin".into());
     c.apigw_public_key = Some(keys.public_pem.clone());
     c.database_url = temp_db();
     c
@@ -215,7 +221,10 @@ async fn production_requires_a_valid_gateway_jwt() {
             status,
             bk_plugin_kit::serde_json::from_str::<Value>(&text).unwrap()
         ),
-        (200, json!({"biz": 7, "user": "admin", "app": "bk_sops"}))
+        (
+            200,
+            json!({"biz": 7, "user": "admin", "app": "bk_sops", "forwards_jwt": true, "as_app": "my-plugin"})
+        )
     );
     // Dispatch forwards as the named user and wraps the answer.
     let (status, text) = call(
@@ -230,7 +239,7 @@ async fn production_requires_a_valid_gateway_jwt() {
     assert_eq!(status, 200, "{text}");
     assert_eq!(
         v["data"],
-        json!({"biz": 9, "user": "someone", "app": "bk_sops"})
+        json!({"biz": 9, "user": "someone", "app": "bk_sops", "forwards_jwt": true, "as_app": "my-plugin"})
     );
     assert_eq!(v["message"], "success");
     let (status, text) = call(
@@ -422,4 +431,58 @@ async fn sub_path_metrics_openapi_and_dev_logs() {
             "dangling {r}"
         );
     }
+}
+
+/// Sleeps, so a request is in flight when the server is asked to stop.
+#[derive(Default)]
+#[bk_plugin_kit::plugin(version = "3.0.0")]
+pub struct Slow;
+
+impl bk_plugin_kit::Plugin for Slow {
+    type Inputs = ();
+    type ContextInputs = ();
+    type Outputs = ();
+    async fn execute(
+        &self,
+        _: (),
+        ctx: &mut bk_plugin_kit::Context<Self>,
+    ) -> Result<(), bk_plugin_kit::PluginError> {
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        ctx.outputs_mut().insert("slept".into(), true.into());
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_finishes_in_flight_requests() {
+    let mut config = Config::default();
+    config.database_url = temp_db();
+    let app = Server::new(config).build().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.serve_until(listener, async {
+        let _ = stopped.await;
+    }));
+    let in_flight = tokio::spawn(async move {
+        call(
+            "POST",
+            &format!("http://{addr}/bk_plugin/invoke/3.0.0"),
+            None,
+            Some(&json!({"inputs": {}, "context": {}})),
+            &[],
+        )
+        .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    stop.send(()).unwrap();
+    let (status, text) = in_flight.await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    let body: Value = bk_plugin_kit::serde_json::from_str(&text).unwrap();
+    assert_eq!(body["data"]["outputs"]["slept"], true);
+    server.await.unwrap().unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "still accepting after shutdown"
+    );
 }

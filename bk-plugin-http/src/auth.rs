@@ -7,7 +7,7 @@ use serde_json::Value;
 /// Who is calling, from the verified gateway JWT (or, for `plugin_api_dispatch`, the username
 /// the caller names). Available to `plugin_api` handlers as an extension:
 /// `Extension(caller): Extension<Caller>`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Caller {
     /// The calling app (`app.bk_app_code` / `app.app_code`), when the JWT verified it.
@@ -18,6 +18,39 @@ pub struct Caller {
     pub user_verified: bool,
     /// The raw `X-Bkapi-JWT`, to forward to other BlueKing APIs.
     pub jwt: Option<String>,
+    /// This app's code and secret, for [`bkapi_authorization`](Caller::bkapi_authorization).
+    app_credentials: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("app_code", &self.app_code)
+            .field("username", &self.username)
+            .field("user_verified", &self.user_verified)
+            .field("jwt", &self.jwt.as_ref().map(|_| ".."))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Caller {
+    pub(crate) fn with_app_credentials(mut self, code: String, secret: String) -> Self {
+        self.app_credentials = Some((code, secret));
+        self
+    }
+
+    /// The `X-Bkapi-Authorization` header value for calling other BlueKing APIs on behalf of
+    /// this caller, as the Python framework's `get_bkapi_authorization_info`:
+    /// `{"bk_app_code", "bk_app_secret", "jwt"}`.
+    pub fn bkapi_authorization(&self) -> String {
+        let (code, secret) = self.app_credentials.clone().unwrap_or_default();
+        serde_json::json!({
+            "bk_app_code": code,
+            "bk_app_secret": secret,
+            "jwt": self.jwt.clone().unwrap_or_default(),
+        })
+        .to_string()
+    }
 }
 
 /// Verifies gateway JWTs.
@@ -81,6 +114,7 @@ impl JwtVerifier {
             username,
             user_verified,
             jwt: Some(token.to_owned()),
+            app_credentials: None,
         })
     }
 }

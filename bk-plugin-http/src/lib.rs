@@ -11,6 +11,7 @@
 mod auth;
 mod body;
 mod config;
+mod debug;
 mod logging;
 mod metrics;
 mod openapi;

@@ -240,9 +240,19 @@ impl App {
     /// accepting, lets in-flight requests and runs finish, and returns. Unfinished schedules
     /// stay in the store.
     pub async fn serve(self, listener: TcpListener) -> io::Result<()> {
+        self.serve_until(listener, shutdown_signal()).await
+    }
+
+    /// [`serve`](App::serve), stopping gracefully when `signal` completes instead of on
+    /// Ctrl-C / SIGTERM.
+    pub async fn serve_until(
+        self,
+        listener: TcpListener,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> io::Result<()> {
         let handle: EngineHandle = self.shared.engine.start();
         let result = axum::serve(listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(signal)
             .await;
         handle.shutdown().await;
         result
@@ -278,7 +288,11 @@ async fn caller_layer(State(state): State<AppState>, mut req: Request, next: Nex
         .get("x-bkapi-jwt")
         .and_then(|v| v.to_str().ok())
         .and_then(|token| state.jwt.as_ref()?.verify(token))
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .with_app_credentials(
+            state.config.app_code.clone().unwrap_or_default(),
+            state.config.app_secret.clone().unwrap_or_default(),
+        );
     req.extensions_mut().insert(caller);
     next.run(req).await
 }
@@ -357,5 +371,6 @@ fn router(state: AppState) -> Router {
         )
         .route("/openapi.json", get(openapi).with_state(state.clone()))
         .route("/schema/", get(openapi).with_state(state.clone()));
+    root = root.merge(crate::debug::routes(&state));
     root.layer(middleware::from_fn_with_state(state, caller_layer))
 }

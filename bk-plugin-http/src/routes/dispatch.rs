@@ -103,10 +103,9 @@ pub(crate) async fn dispatch(
     let Ok(mut inner) = inner.body(inner_body) else {
         return bad(format!("url {url} is not a valid URI"));
     };
-    inner.extensions_mut().insert(Caller {
-        username: Some(username.to_owned()),
-        ..caller
-    });
+    let mut as_user = caller;
+    as_user.username = Some(username.to_owned());
+    inner.extensions_mut().insert(as_user);
     let resp = match state.plugin_api.clone().oneshot(inner).await {
         Ok(r) => r,
         Err(e) => match e {},
