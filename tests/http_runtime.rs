@@ -326,7 +326,7 @@ async fn allow_scope_limits_listed_apps_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sub_path_metrics_openapi_and_dev_logs() {
-    bk_plugin_kit::http::init_logging(true);
+    let _logs = bk_plugin_kit::http::init_logging(true);
     let mut config = Config::default();
     config.database_url = temp_db();
     config.sub_path = Some("/my-plugin".into());

@@ -25,7 +25,7 @@ mod time;
 
 pub use auth::Caller;
 pub use config::{Config, ConfigError};
-pub use logging::init_logging;
+pub use logging::{LogGuard, init_logging};
 pub use run::{run, run_with};
 pub use server::{App, Server, StartError};
 

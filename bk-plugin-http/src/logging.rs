@@ -235,6 +235,11 @@ impl LogStore {
 
 static LOGS: OnceLock<LogStore> = OnceLock::new();
 
+/// Flushes the background log writer when dropped: keep it until `main` returns.
+#[derive(Debug)]
+#[must_use = "logs written after the guard is dropped are lost"]
+pub struct LogGuard(#[allow(dead_code)] Option<tracing_appender::non_blocking::WorkerGuard>);
+
 /// The dev log store, if logging was initialised with it.
 pub(crate) fn log_store() -> Option<&'static LogStore> {
     LOGS.get()
@@ -242,20 +247,25 @@ pub(crate) fn log_store() -> Option<&'static LogStore> {
 
 /// Installs the global subscriber: JSON lines on stdout (level from `RUST_LOG`, default
 /// `info`); with `keep_per_trace`, also the dev copy served by `logs/{trace_id}`. Does nothing
-/// if a subscriber is already installed.
-pub fn init_logging(keep_per_trace: bool) {
+/// if a subscriber is already installed. Hold the returned guard until the program ends.
+pub fn init_logging(keep_per_trace: bool) -> LogGuard {
     use tracing_subscriber::prelude::*;
     if keep_per_trace {
         let _ = LOGS.set(LogStore::default());
     }
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Lines go to stdout from a background thread, so a request never waits on the pipe
+    // (lines are dropped, and counted, only if 128k of them are waiting).
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
     let fmt = tracing_subscriber::fmt::layer()
         .event_format(JsonLines)
-        .with_writer(std::io::stdout);
-    let _ = tracing_subscriber::registry()
+        .with_writer(writer);
+    let installed = tracing_subscriber::registry()
         .with(filter)
         .with(TraceIdLayer)
         .with(fmt)
-        .try_init();
+        .try_init()
+        .is_ok();
+    LogGuard(installed.then_some(guard))
 }

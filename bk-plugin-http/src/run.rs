@@ -37,7 +37,7 @@ pub fn run_with(customize: impl FnOnce(Server) -> Server) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    crate::logging::init_logging(config.is_dev());
+    let _logs = crate::logging::init_logging(config.is_dev());
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
