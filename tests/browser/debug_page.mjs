@@ -163,6 +163,7 @@ test('1.1.0: schemas, form, invoke, CALLBACK, deliver the callback, SUCCESS', as
   assert.ok(await page.getByTestId('schema-row-context_inputs-plugin_callback_info.url').isVisible());
   await page.getByTestId('schema-tab-outputs').click();
   assert.match(await page.getByTestId('schema-row-outputs-task_url').textContent(), /标准运维任务 URL/);
+  await page.getByTestId('schema-tab-inputs').click();
   assert.match(await text('#raw-detail'), /"enable_plugin_callback": true/);
   assert.ok(await page.locator('#renderform-box').isVisible());
   assert.match(await text('#renderform'), /\$\.atoms\["sops-exec"\]/);
