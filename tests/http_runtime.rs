@@ -255,6 +255,29 @@ async fn production_requires_a_valid_gateway_jwt() {
         bk_plugin_kit::serde_json::from_str::<Value>(&text).unwrap()["message"],
         "404 error: /bk_plugin/plugin_api/nothing"
     );
+    // A route's own rejection (a path parameter of the wrong type) is the caller's mistake:
+    // 200 with DRF's `{"detail": ...}` in data, never a 500.
+    let (status, text) = call(
+        "POST",
+        &format!("{base}/bk_plugin/plugin_api_dispatch/"),
+        Some(&good),
+        Some(&json!({"url": "/bk_plugin/plugin_api/whoami/abc", "method": "GET", "username": "u"})),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let v: Value = bk_plugin_kit::serde_json::from_str(&text).unwrap();
+    assert!(
+        v["data"]["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{text}"
+    );
+    // An empty invoke body: both fields missing, as DRF answers an empty form.
+    let (status, text) = call("POST", &invoke, Some(&good), None, &[]).await;
+    assert_eq!(status, 400, "{text}");
+    assert_eq!(
+        bk_plugin_kit::serde_json::from_str::<Value>(&text).unwrap()["message"],
+        "输入不合法: {'inputs': [ErrorDetail(string='该字段是必填项。', code='required')], 'context': [ErrorDetail(string='该字段是必填项。', code='required')]}"
+    );
 }
 
 /// A second key pair, for "signed by someone else".

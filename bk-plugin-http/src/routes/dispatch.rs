@@ -111,7 +111,8 @@ pub(crate) async fn dispatch(
         Err(e) => match e {},
     };
     let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), state.config.body_limit)
+    // Our own handler's answer: no size limit applies.
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
         .await
         .unwrap_or_default();
     if status == StatusCode::NOT_FOUND && bytes.is_empty() {
@@ -121,7 +122,25 @@ pub(crate) async fn dispatch(
             Some(&trace_id),
         );
     }
-    match serde_json::from_slice::<Value>(&bytes) {
+    let parsed = serde_json::from_slice::<Value>(&bytes);
+    let parsed = match parsed {
+        // A rejection by the route itself (wrong method, a path parameter of the wrong type):
+        // the caller's mistake, reported as DRF reports it, `{"detail": ...}` in `data`.
+        Err(_) if status.is_client_error() => {
+            let text = String::from_utf8_lossy(&bytes);
+            let detail = if text.trim().is_empty() {
+                status
+                    .canonical_reason()
+                    .unwrap_or("client error")
+                    .to_owned()
+            } else {
+                text.into_owned()
+            };
+            Ok(json!({ "detail": detail }))
+        }
+        other => other,
+    };
+    match parsed {
         // As the Python framework: the inner status is not passed on.
         Ok(data) => reply::json(
             StatusCode::OK,

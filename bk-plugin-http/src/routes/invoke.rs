@@ -80,6 +80,12 @@ fn error_detail(string: &str, code: &str) -> String {
 
 /// `{"inputs": {..}, "context": {..}}`, or the Python framework's 400 answers.
 pub(crate) fn envelope(bytes: &[u8], en: bool) -> Result<(Value, Value), Response> {
+    // An empty body is an empty form to DRF: every field is missing.
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| reply::detail(StatusCode::BAD_REQUEST, &format!("JSON parse error - {e}")))?;
     let invalid = |errors: String| {
