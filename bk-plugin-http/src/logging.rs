@@ -269,3 +269,61 @@ pub fn init_logging(keep_per_trace: bool) -> LogGuard {
         .is_ok();
     LogGuard(installed.then_some(guard))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::prelude::*;
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn lines_carry_the_fields_the_paas_log_search_reads() {
+        let out = Capture::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::registry().with(TraceIdLayer).with(
+            tracing_subscriber::fmt::layer()
+                .event_format(JsonLines)
+                .with_writer(move || writer.clone()),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("execute", trace_id = "a".repeat(32));
+            span.in_scope(|| {
+                // Deeper spans of the plugin's own still inherit the trace id.
+                tracing::info_span!("my_call").in_scope(|| {
+                    tracing::warn!(task_id = 7, "plugin says {}", "hi");
+                });
+            });
+            tracing::info!("outside");
+        });
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0]["levelname"], "WARNING");
+        assert_eq!(lines[0]["funcName"], "my_call");
+        assert_eq!(lines[0]["message"], "plugin says hi");
+        assert_eq!(lines[0]["trace_id"], "a".repeat(32));
+        assert_eq!(lines[0]["task_id"], 7);
+        assert!(lines[0]["asctime"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(lines[1]["trace_id"], Value::Null);
+        assert_eq!(lines[1]["levelname"], "INFO");
+    }
+}
