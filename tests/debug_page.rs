@@ -4,33 +4,10 @@
 
 use bk_plugin_kit::http::{Config, Server};
 
-use bk_plugin_tests as _;
-
-fn temp_db() -> String {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "bk-plugin-debug-page-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    format!("sqlite://{}", dir.join("s.db").display())
-}
+use bk_plugin_tests::server::{dev_config as dev, serve};
 
 async fn start(config: Config) -> String {
-    let app = Server::new(config).build().await.expect("server builds");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(app.serve(listener));
-    base
-}
-
-fn dev() -> Config {
-    let mut c = Config::default();
-    c.database_url = temp_db();
-    c
+    serve(Server::new(config)).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,7 +10,7 @@ use bk_plugin_kit::serde_json::{Value, json};
 use bk_plugin_tests::support::fixture;
 
 // The peer's plugins (1.0.0, 1.1.0, 2.0.0) are in the test library.
-use bk_plugin_tests as _;
+use bk_plugin_tests::server::{serve, temp_sqlite_url as temp_db};
 
 /// The peer's app secret (../shared/peer/setup.sh): tokens it issued open with our key.
 const PEER_SECRET: &str = "peer-local-secret-not-for-production";
@@ -18,19 +18,6 @@ const PEER_SECRET: &str = "peer-local-secret-not-for-production";
 struct Peerless {
     base: String,
     client: reqwest::Client,
-}
-
-fn temp_db() -> String {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "bk-plugin-http-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    format!("sqlite://{}", dir.join("s.db").display())
 }
 
 fn dev_config() -> Config {
@@ -43,12 +30,8 @@ fn dev_config() -> Config {
 }
 
 async fn start(config: Config) -> Peerless {
-    let app = Server::new(config).build().await.expect("server builds");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(app.serve(listener));
     Peerless {
-        base,
+        base: serve(Server::new(config)).await,
         client: reqwest::Client::new(),
     }
 }

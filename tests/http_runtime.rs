@@ -12,20 +12,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rsa::RsaPrivateKey;
 use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
 
-use bk_plugin_tests as _;
-
-fn temp_db() -> String {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "bk-plugin-http-rt-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    format!("sqlite://{}", dir.join("s.db").display())
-}
+use bk_plugin_tests::server::{serve, temp_sqlite_url as temp_db};
 
 struct Keys {
     private_pem: String,
@@ -79,15 +66,7 @@ async fn whoami(Path(biz): Path<i64>, Extension(caller): Extension<Caller>) -> J
 }
 
 async fn start(config: Config) -> String {
-    let app = Server::new(config)
-        .plugin_api(Router::new().route("/whoami/{biz}", get(whoami)))
-        .build()
-        .await
-        .expect("server builds");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(app.serve(listener));
-    base
+    serve(Server::new(config).plugin_api(Router::new().route("/whoami/{biz}", get(whoami)))).await
 }
 
 fn prod(keys: &Keys) -> Config {

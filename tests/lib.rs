@@ -5,5 +5,6 @@
 
 pub mod peer;
 pub mod rig;
+pub mod server;
 pub mod stores;
 pub mod support;
