@@ -379,7 +379,7 @@ async fn sub_path_metrics_openapi_and_dev_logs() {
         .to_owned();
     assert!(
         log.starts_with(
-            "INFO [execute] plugin start execute\nINFO [execute] plugin execute success"
+            "DEBUG [execute] plugin start execute\nINFO [execute] plugin execute success"
         ),
         "{log}"
     );

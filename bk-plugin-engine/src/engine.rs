@@ -253,7 +253,7 @@ impl Engine {
         // search filters on it); the span name is the Python framework's `[execute]`.
         let span = tracing::info_span!("execute", trace_id = %trace_id, version);
         let outcome = async {
-            tracing::info!("plugin start execute");
+            tracing::debug!("plugin start execute");
             let outcome = plugin.run(inv).await;
             log_outcome(&outcome);
             outcome
@@ -455,7 +455,7 @@ impl Engine {
                         &trace_id,
                         lease_id,
                         async {
-                            tracing::info!(invoke_count, "plugin start schedule");
+                            tracing::debug!(invoke_count, "plugin start schedule");
                             let outcome = plugin.run(inv).await;
                             log_outcome(&outcome);
                             outcome

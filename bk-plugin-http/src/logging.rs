@@ -253,8 +253,15 @@ pub fn init_logging(keep_per_trace: bool) -> LogGuard {
     if keep_per_trace {
         let _ = LOGS.set(LogStore::default());
     }
+    // Dev also shows each step's start (a DEBUG line), as the Python framework's dev logs do;
+    // production logs one line per step.
+    let default = if keep_per_trace {
+        "info,bk_plugin_engine=debug"
+    } else {
+        "info"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // Lines go to stdout from a background thread, so a request never waits on the pipe
     // (lines are dropped, and counted, only if 128k of them are waiting).
     let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());

@@ -179,6 +179,16 @@ impl Server {
         let shared = Arc::new(Shared {
             engine: engine.clone(),
             meta: serde_json::to_vec(&meta).unwrap_or_default().into(),
+            details: registry
+                .plugins()
+                .map(|p| {
+                    let body = json!({"result": true, "data": p.detail(), "message": ""});
+                    (
+                        p.version(),
+                        serde_json::to_vec(&body).unwrap_or_default().into(),
+                    )
+                })
+                .collect(),
             openapi: serde_json::to_vec(&crate::openapi::document(registry, &code))
                 .unwrap_or_default()
                 .into(),

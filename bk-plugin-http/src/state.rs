@@ -18,6 +18,8 @@ pub(crate) struct Shared {
     pub(crate) scope: AllowScope,
     /// `meta` response body, built once.
     pub(crate) meta: Bytes,
+    /// Each version's `detail` response body, built once.
+    pub(crate) details: std::collections::HashMap<&'static str, Bytes>,
     /// The OpenAPI document, built once.
     pub(crate) openapi: Bytes,
     /// The author's `plugin_api` routes (for dispatch).
