@@ -17,6 +17,7 @@ mod run;
 mod state;
 
 pub mod prelude;
+pub mod versioning;
 
 pub use bk_plugin_macros::{ContextInputs, Inputs, Outputs, plugin};
 pub use callback_info::PluginCallbackInfo;

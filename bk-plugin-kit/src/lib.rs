@@ -162,10 +162,13 @@ pub mod http {
 pub use bk_plugin_http::{run, run_with};
 
 /// Unit-testing plugins with a virtual clock (feature `engine`): see
-/// [`TestRunner`](testing::TestRunner).
+/// [`TestRunner`](testing::TestRunner). Also the one-line schema lock test,
+/// [`check_schema_lock`](testing::check_schema_lock).
 #[cfg(feature = "engine")]
 #[cfg_attr(docsrs, doc(cfg(feature = "engine")))]
 pub mod testing {
+    #[doc(inline)]
+    pub use bk_plugin_core::versioning::check_schema_lock;
     #[doc(inline)]
     pub use bk_plugin_engine::testing::*;
 }

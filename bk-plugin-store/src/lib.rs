@@ -3,10 +3,12 @@
 //!
 //! - [`SqliteStore`] (feature `sqlite`, default): an embedded SQLite file in WAL mode, so a
 //!   single binary needs no other service.
+//! - `PostgresStore` (feature `postgres`): a PostgreSQL database that several replicas
+//!   share; claims use `FOR UPDATE SKIP LOCKED`, so replicas never claim the same row.
 //!
 //! Schema migrations are versioned SQL files (`migrations/<backend>/NNNN_name.sql`) embedded in
-//! the binary and applied at startup by [`SqliteStore::open`]; the applied versions are
-//! recorded in `_sqlx_migrations`.
+//! the binary and applied at startup by `SqliteStore::open` / `PostgresStore::connect`; the
+//! applied versions are recorded in `_sqlx_migrations`.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -27,3 +29,9 @@ mod sqlite;
 
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore};
+
+#[cfg(feature = "postgres")]
+mod postgres;
+
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresOptions, PostgresStore};

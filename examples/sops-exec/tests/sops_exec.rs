@@ -151,3 +151,14 @@ fn invalid_context_still_names_the_callback_target() {
         "http://sops.invalid/cb/"
     );
 }
+
+/// Released versions keep their schemas: `plugin.lock.json` holds them, and this fails with
+/// the version, field, rule and fix when one changes. New versions are recorded with
+/// `BK_PLUGIN_UPDATE_LOCK=1 cargo test`.
+#[test]
+fn schema_lock_is_current() {
+    testing::check_schema_lock(
+        registry(),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/plugin.lock.json"),
+    );
+}
