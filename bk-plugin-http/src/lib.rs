@@ -10,6 +10,7 @@
 
 mod auth;
 mod body;
+mod cli;
 mod config;
 mod debug;
 mod logging;
@@ -24,6 +25,7 @@ mod state;
 mod time;
 
 pub use auth::Caller;
+pub use cli::diff_report;
 pub use config::{Config, ConfigError};
 pub use logging::{LogGuard, init_logging};
 pub use run::{run, run_with};

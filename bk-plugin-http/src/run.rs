@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use crate::cli;
 use crate::config::Config;
 use crate::server::Server;
 
@@ -30,6 +31,22 @@ pub fn run() -> ExitCode {
 /// }
 /// ```
 pub fn run_with(customize: impl FnOnce(Server) -> Server) -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match cli::parse(&args) {
+        cli::Command::Serve => {}
+        cli::Command::Help => {
+            println!("{}", cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        cli::Command::Bad(msg) => {
+            eprintln!("{msg}\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+        cli::Command::Diff(old, new) => {
+            return with_registry(|r| cli::run_diff(r, &old, &new));
+        }
+        cli::Command::Lock(mode, path) => return with_registry(|r| cli::run_lock(r, mode, &path)),
+    }
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -84,4 +101,14 @@ pub fn run_with(customize: impl FnOnce(Server) -> Server) -> ExitCode {
             }
         }
     })
+}
+
+fn with_registry(f: impl FnOnce(&bk_plugin_core::Registry) -> ExitCode) -> ExitCode {
+    match bk_plugin_core::try_registry() {
+        Ok(r) => f(r),
+        Err(e) => {
+            eprintln!("bk-plugin: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
