@@ -488,3 +488,45 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
         "still accepting after shutdown"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_url_selects_postgres() {
+    // Runs when CI provides PostgreSQL (BK_PLUGIN_REQUIRE_POSTGRES=1 makes its absence fail).
+    let Some(url) = bk_plugin_tests::stores::postgres_url().await else {
+        return;
+    };
+    let mut config = Config::default();
+    config.database_url = url;
+    let base = start(config).await;
+    let body = json!({"inputs": {"mode": "poll", "polls": 1, "interval": 0}, "context": {}});
+    let (status, text) = call(
+        "POST",
+        &format!("{base}/bk_plugin/invoke/2.0.0"),
+        None,
+        Some(&body),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let trace = bk_plugin_kit::serde_json::from_str::<Value>(&text).unwrap()["trace_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, text) = call(
+            "GET",
+            &format!("{base}/bk_plugin/schedule/{trace}"),
+            None,
+            None,
+            &[],
+        )
+        .await;
+        let v: Value = bk_plugin_kit::serde_json::from_str(&text).unwrap();
+        if v["data"]["state"] == 4 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{text}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -56,6 +56,17 @@ pub const POSTGRES_URL_VAR: &str = "BK_PLUGIN_TEST_POSTGRES_URL";
 /// `None` when the variable is unset (a panic instead if `BK_PLUGIN_REQUIRE_POSTGRES=1`).
 /// Panics when the variable is set but the server cannot be used.
 pub async fn postgres() -> Option<bk_plugin_store::PostgresStore> {
+    let store_url = postgres_url().await?;
+    Some(
+        bk_plugin_store::PostgresStore::connect(&store_url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open a PostgreSQL store at {store_url}: {e}")),
+    )
+}
+
+/// The URL of a new, empty schema of the database at `$BK_PLUGIN_TEST_POSTGRES_URL` (same
+/// rules as [`postgres`]).
+pub async fn postgres_url() -> Option<String> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
     let required = std::env::var("BK_PLUGIN_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
@@ -87,12 +98,7 @@ pub async fn postgres() -> Option<bk_plugin_store::PostgresStore> {
         admin.close().await.ok();
     }
     let sep = if url.contains('?') { '&' } else { '?' };
-    let store_url = format!("{url}{sep}options[search_path]={schema}");
-    Some(
-        bk_plugin_store::PostgresStore::connect(&store_url)
-            .await
-            .unwrap_or_else(|e| panic!("cannot open a PostgreSQL store in {schema}: {e}")),
-    )
+    Some(format!("{url}{sep}options[search_path]={schema}"))
 }
 
 /// Prints which store a failing case ran against.

@@ -214,12 +214,20 @@ async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartError> {
         let store = SqliteStore::connect(url)
             .await
             .map_err(|e| err(e.to_string()))?;
-        Ok(Arc::new(store))
-    } else {
-        Err(err(
-            "only sqlite:// is supported in this version (PostgreSQL and MySQL are planned)".into(),
-        ))
+        return Ok(Arc::new(store));
     }
+    #[cfg(feature = "postgres")]
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = bk_plugin_store::PostgresStore::connect(url)
+            .await
+            .map_err(|e| err(e.to_string()))?;
+        return Ok(Arc::new(store));
+    }
+    Err(err(if cfg!(feature = "postgres") {
+        "supported: sqlite://path and postgres://... (MySQL is planned)".into()
+    } else {
+        "supported: sqlite://path (build with the kit's `postgres` feature for postgres://; MySQL is planned)".into()
+    }))
 }
 
 /// A built server: the router and the engine behind it.

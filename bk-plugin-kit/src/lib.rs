@@ -138,6 +138,12 @@ pub mod engine {
     #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     #[doc(inline)]
     pub use bk_plugin_store::{SqliteOptions, SqliteStore};
+
+    /// The PostgreSQL store (feature `postgres`).
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    #[doc(inline)]
+    pub use bk_plugin_store::{PostgresOptions, PostgresStore};
 }
 
 /// The HTTP runtime (feature `http`, on by default): the Python framework's wire protocol on
