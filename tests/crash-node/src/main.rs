@@ -1,6 +1,6 @@
 //! A plugin server process for the crash test (`tests/crash.rs`).
 //!
-//! `crash-node --db FILE --log FILE [--seed N] [--lease-ms MS]`
+//! `crash-node --db FILE|postgres://URL --log FILE [--seed N] [--lease-ms MS] [--traces FILE]`
 //!
 //! Serves two plugins on the SQLite file: `9.0.0` polls `rounds` times, `9.1.0` waits for a
 //! callback then polls twice. Every execution appends `<trace> <invoke_count> <pid>` to the
@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bk_plugin_kit::engine::{
-    CallbackKey, CallbackSigner, Engine, EngineConfig, SqliteStore, store::Store,
+    CallbackKey, CallbackSigner, Engine, EngineConfig, PostgresStore, SqliteStore, store::Store,
 };
 use bk_plugin_kit::prelude::*;
 use bk_plugin_kit::serde_json::{Value, json};
@@ -117,7 +117,8 @@ fn arg(name: &str) -> Option<String> {
 
 #[tokio::main]
 async fn main() {
-    let db = PathBuf::from(arg("--db").expect("--db FILE"));
+    let db_arg = arg("--db").expect("--db FILE|URL");
+    let db = PathBuf::from(&db_arg);
     let log = PathBuf::from(arg("--log").expect("--log FILE"));
     let seed: usize = arg("--seed").map_or(0, |s| s.parse().unwrap());
     let lease_ms: u64 = arg("--lease-ms").map_or(1500, |s| s.parse().unwrap());
@@ -128,7 +129,12 @@ async fn main() {
         .unwrap();
     LOG.set(std::sync::Mutex::new(file)).unwrap();
 
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).await.unwrap());
+    // Several replicas share one PostgreSQL database; a SQLite file serves one process.
+    let store: Arc<dyn Store> = if db_arg.starts_with("postgres://") {
+        Arc::new(PostgresStore::connect(&db_arg).await.unwrap())
+    } else {
+        Arc::new(SqliteStore::open(&db).await.unwrap())
+    };
     let mut config = EngineConfig::default();
     config.lease = Duration::from_millis(lease_ms);
     config.scan_interval = Duration::from_millis(200);
@@ -166,7 +172,9 @@ async fn main() {
             let (v, t) = r.unwrap();
             traces.push_str(&format!("{v} {t}\n"));
         }
-        std::fs::write(db.with_extension("traces"), traces).unwrap();
+        let traces_path =
+            arg("--traces").map_or_else(|| db.with_extension("traces"), PathBuf::from);
+        std::fs::write(traces_path, traces).unwrap();
         println!("seeded");
     }
     let _handle = engine.start();
