@@ -144,6 +144,26 @@ fn main() {
         );
         LAGS.lock().unwrap().clear();
 
+        // 2b. The same on PostgreSQL, when given one (`--features postgres`,
+        // BENCH_POSTGRES_URL=postgres://...; the schema it points at must be empty).
+        #[cfg(feature = "postgres")]
+        if let Ok(url) = std::env::var("BENCH_POSTGRES_URL") {
+            let store: Arc<dyn Store> =
+                Arc::new(bk_plugin_kit::engine::PostgresStore::connect(&url).await.unwrap());
+            let e = engine(store.clone());
+            invoke_all(&e, n, json!({"rounds": rounds, "interval_ms": 0})).await;
+            let t = Instant::now();
+            let handle = e.start();
+            wait_idle(&store).await;
+            let secs = t.elapsed().as_secs_f64();
+            handle.shutdown().await;
+            println!(
+                "durable POLL transitions on PostgreSQL (one process): {transitions} in {secs:.2} s = {:.0}/s",
+                transitions as f64 / secs
+            );
+            LAGS.lock().unwrap().clear();
+        }
+
         // 3. Resume lag, 10,000 concurrent polling invocations, 3 resumes each.
         let interval_ms: u64 = std::env::var("BENCH_LAG_INTERVAL_MS")
             .ok()
