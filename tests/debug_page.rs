@@ -61,3 +61,40 @@ async fn other_environments_have_no_debug_page() {
         .unwrap();
     assert_eq!(meta.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_page_compares_versions_through_the_dev_diff_endpoint() {
+    let base = start(dev()).await;
+    let page = reqwest::get(format!("{base}/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("data-testid=\"diff-btn\""));
+    let r = reqwest::get(format!("{base}/bk_plugin/diff/1.0.0/1.1.0"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: bk_plugin_kit::serde_json::Value = r.json().await.unwrap();
+    let report = body["data"]["report"].as_str().unwrap();
+    assert!(report.starts_with("1.0.0 -> 1.1.0: "), "{report}");
+    assert!(
+        report.contains("suggested version after 1.0.0: 2.0.0"),
+        "{report}"
+    );
+    let r = reqwest::get(format!("{base}/bk_plugin/diff/1.0.0/9.9.9"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // Outside dev the endpoint does not exist.
+    let mut stag = dev();
+    stag.environment = "stag".into();
+    stag.app_secret = Some("s".into());
+    let base = start(stag).await;
+    let r = reqwest::get(format!("{base}/bk_plugin/diff/1.0.0/1.1.0"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}

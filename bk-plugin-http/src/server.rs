@@ -347,6 +347,7 @@ fn api(state: AppState) -> Router {
     let dev_only = if state.config.is_dev() {
         Router::new()
             .route("/logs/{trace_id}", get(logs::logs))
+            .route("/diff/{old}/{new}", get(crate::routes::diff::diff))
             .route("/logs/{trace_id}/", get(logs::logs))
     } else {
         Router::new()

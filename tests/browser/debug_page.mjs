@@ -151,6 +151,18 @@ test('the page is served in dev as self-contained HTML and lists the versions', 
   assert.equal(await text('#plugin-code'), 'sops-exec');
 });
 
+test('compare versions: the diff of 1.0.0 -> 1.1.0 is shown, classified', async () => {
+  assert.equal(await page.getByTestId('diff-old').inputValue(), '1.0.0');
+  assert.equal(await page.getByTestId('diff-new').inputValue(), '1.1.0');
+  await page.getByTestId('diff-btn').click();
+  const out = page.getByTestId('diff-output');
+  await out.waitFor();
+  const report = (await out.textContent()) ?? '';
+  assert.match(report, /^1\.0\.0 -> 1\.1\.0: \d+ change/);
+  assert.match(report, /BREAKING/);
+  assert.match(report, /suggested version after 1\.0\.0: 2\.0\.0 or later \(1\.1\.0: too small a step\)/);
+});
+
 test('1.1.0: schemas, form, invoke, CALLBACK, deliver the callback, SUCCESS', async () => {
   await pickVersion('1.1.0');
 

@@ -2,6 +2,7 @@
 
 pub(crate) mod callback;
 pub(crate) mod detail;
+pub(crate) mod diff;
 pub(crate) mod dispatch;
 pub(crate) mod invoke;
 pub(crate) mod logs;
