@@ -24,6 +24,8 @@
 //! ```
 #![deny(missing_docs)]
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod codec;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 

@@ -14,6 +14,7 @@
 //! - JSON values are stored as `TEXT`, not `JSONB`: JSONB reorders object keys and the key
 //!   order of outputs and storage is visible to callers (see the migration).
 
+use crate::codec::{self, RECORD_COLUMNS, from_text, to_text, ts};
 use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
@@ -148,18 +149,9 @@ async fn end<T>(
     }
 }
 
-fn to_text(v: &impl serde::Serialize) -> StoreResult<String> {
-    serde_json::to_string(v).map_err(|e| StoreError::with_source("encoding JSON", e))
-}
-
 fn json_col<T: serde::de::DeserializeOwned>(row: &PgRow, col: &str) -> StoreResult<T> {
     let text: String = row.try_get(col).map_err(db_err("read column"))?;
-    serde_json::from_str(&text)
-        .map_err(|e| StoreError::with_source(format!("corrupt JSON in column {col}"), e))
-}
-
-fn ts(v: Option<i64>) -> Option<Timestamp> {
-    v.map(Timestamp::from_millis)
+    from_text(&text, col)
 }
 
 fn state_code(s: State) -> i32 {
@@ -173,14 +165,9 @@ fn count(n: u32) -> i32 {
 /// Rows per multi-row statement (at most 12 parameters each; PostgreSQL allows 65,535).
 const MULTI_ROW_CHUNK: usize = 256;
 
-const RECORD_COLUMNS: &str = "trace_id, plugin_version, state, inputs, context, storage, outputs, invoke_count, err, created_at, finish_at, next_run_at";
-
 fn record(row: &PgRow) -> StoreResult<ScheduleRecord> {
     let code: i32 = row.try_get("state").map_err(db_err("read column"))?;
-    let state = u8::try_from(code)
-        .ok()
-        .and_then(State::from_code)
-        .ok_or_else(|| StoreError::new(format!("corrupt state {code}")))?;
+    let state = codec::state(i64::from(code))?;
     let trace_id: String = row.try_get("trace_id").map_err(db_err("read column"))?;
     let plugin_version: String = row
         .try_get("plugin_version")
@@ -202,13 +189,6 @@ fn record(row: &PgRow) -> StoreResult<ScheduleRecord> {
     r.err = row.try_get("err").map_err(db_err("read column"))?;
     r.finish_at = ts(row.try_get("finish_at").map_err(db_err("read column"))?);
     Ok(r)
-}
-
-/// A POLL → POLL-like step: no inbox or outbox change, one UPDATE suffices.
-fn is_plain(t: &Transition) -> bool {
-    t.consumed_callback.is_none()
-        && t.notification.is_none()
-        && !(t.previous_state == State::Callback && t.state != State::Callback)
 }
 
 impl Store for PostgresStore {
@@ -403,7 +383,7 @@ impl Store for PostgresStore {
         t: Transition,
     ) -> BoxFuture<'a, StoreResult<bool>> {
         Box::pin(async move {
-            let plain = is_plain(&t);
+            let plain = t.is_plain();
             let storage = to_text(&t.storage)?;
             let outputs = to_text(&t.outputs)?;
             let notification = match &t.notification {
@@ -411,7 +391,7 @@ impl Store for PostgresStore {
                 None => None,
             };
             // Inbox entries exist only while a row is in CALLBACK.
-            let drop_inbox = t.previous_state == State::Callback && t.state != State::Callback;
+            let drop_inbox = t.drops_inbox();
             let update = sqlx::query(
                 "UPDATE bk_plugin_schedule
                  SET state = $1, storage = $2, outputs = $3, invoke_count = $4, err = $5,
@@ -489,7 +469,7 @@ impl Store for PostgresStore {
             // per chunk; the others one by one in their own transaction.
             let mut simple = Vec::new();
             for (i, (trace_id, lease_id, t)) in items.into_iter().enumerate() {
-                if is_plain(&t) {
+                if t.is_plain() {
                     simple.push((i, trace_id, lease_id, t));
                 } else {
                     results[i] = self.complete(&trace_id, lease_id, t).await?;

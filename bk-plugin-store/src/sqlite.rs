@@ -5,6 +5,7 @@
 //! writes). Every multi-statement step runs in a `BEGIN IMMEDIATE` transaction, so it is
 //! atomic and takes the write lock up front, also against other processes on the same file.
 
+use crate::codec::{self, RECORD_COLUMNS, from_text, to_text, ts};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -180,32 +181,17 @@ async fn end<T>(
     }
 }
 
-fn to_text(v: &impl serde::Serialize) -> StoreResult<String> {
-    serde_json::to_string(v).map_err(|e| StoreError::with_source("encoding JSON", e))
-}
-
 fn json_col<T: serde::de::DeserializeOwned>(row: &SqliteRow, col: &str) -> StoreResult<T> {
     let text: String = row.try_get(col).map_err(db_err("read column"))?;
-    serde_json::from_str(&text)
-        .map_err(|e| StoreError::with_source(format!("corrupt JSON in column {col}"), e))
-}
-
-fn ts(v: Option<i64>) -> Option<Timestamp> {
-    v.map(Timestamp::from_millis)
+    from_text(&text, col)
 }
 
 /// Rows per multi-row UPDATE (9 parameters each; SQLite allows 32,766).
 const MULTI_ROW_CHUNK: usize = 256;
 
-const RECORD_COLUMNS: &str = "trace_id, plugin_version, state, inputs, context, storage, outputs, invoke_count, err, created_at, finish_at, next_run_at";
-
 fn record(row: &SqliteRow) -> StoreResult<ScheduleRecord> {
-    let get_err = db_err("read column");
-    let code: i64 = row.try_get("state").map_err(get_err)?;
-    let state = u8::try_from(code)
-        .ok()
-        .and_then(State::from_code)
-        .ok_or_else(|| StoreError::new(format!("corrupt state {code}")))?;
+    let code: i64 = row.try_get("state").map_err(db_err("read column"))?;
+    let state = codec::state(code)?;
     let trace_id: String = row.try_get("trace_id").map_err(db_err("read column"))?;
     let plugin_version: String = row
         .try_get("plugin_version")
@@ -434,8 +420,7 @@ impl Store for SqliteStore {
                 Some(n) => Some((n.url.clone(), to_text(&n.data)?, n.due_at)),
                 None => None,
             };
-            // Inbox entries exist only while a row is in CALLBACK.
-            let drop_inbox = t.previous_state == State::Callback && t.state != State::Callback;
+            let drop_inbox = t.drops_inbox();
             let update = sqlx::query(
                 "UPDATE bk_plugin_schedule
                  SET state = ?, storage = ?, outputs = ?, invoke_count = ?, err = ?,
@@ -452,7 +437,7 @@ impl Store for SqliteStore {
             .bind(t.next_run_at.map(Timestamp::as_millis))
             .bind(trace_id)
             .bind(lease_id);
-            if t.consumed_callback.is_none() && notification.is_none() && !drop_inbox {
+            if t.is_plain() {
                 // A single statement is atomic by itself: the common POLL -> POLL step
                 // needs no explicit transaction.
                 let updated = update
@@ -516,10 +501,7 @@ impl Store for SqliteStore {
             // per chunk; the others one by one in their own transaction.
             let mut simple = Vec::new();
             for (i, (trace_id, lease_id, t)) in items.into_iter().enumerate() {
-                let plain = t.consumed_callback.is_none()
-                    && t.notification.is_none()
-                    && !(t.previous_state == State::Callback && t.state != State::Callback);
-                if plain {
+                if t.is_plain() {
                     simple.push((i, trace_id, lease_id, t));
                 } else {
                     results[i] = self.complete(&trace_id, lease_id, t).await?;

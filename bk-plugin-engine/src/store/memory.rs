@@ -201,6 +201,7 @@ impl Store for MemoryStore {
                 return false;
             }
             row.lease = None;
+            let drops_inbox = t.drops_inbox();
             let r = &mut row.record;
             r.state = t.state;
             r.storage = t.storage;
@@ -212,8 +213,7 @@ impl Store for MemoryStore {
             if let Some(seq) = t.consumed_callback {
                 row.inbox.retain(|c| c.seq != seq);
             }
-            if t.state != State::Callback {
-                // Python drops callbacks that find the schedule in another state.
+            if drops_inbox {
                 row.inbox.clear();
             }
             if let Some(n) = t.notification {

@@ -184,6 +184,21 @@ pub struct Transition {
     pub notification: Option<NewNotification>,
 }
 
+impl Transition {
+    /// `true` when the schedule leaves CALLBACK: its remaining inbox is dropped, as the Python
+    /// framework drops callbacks that find the schedule in another state. (Inbox entries only
+    /// exist while a row is in CALLBACK.)
+    pub fn drops_inbox(&self) -> bool {
+        self.previous_state == State::Callback && self.state != State::Callback
+    }
+
+    /// `true` for a step that changes only the row itself (no inbox entry consumed or dropped,
+    /// no notification): a single UPDATE writes it, and stores may batch such steps.
+    pub fn is_plain(&self) -> bool {
+        self.consumed_callback.is_none() && self.notification.is_none() && !self.drops_inbox()
+    }
+}
+
 /// What happened to a delivered callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushOutcome {
