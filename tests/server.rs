@@ -4,15 +4,7 @@ use bk_plugin_kit::http::{Config, Server};
 
 /// `sqlite://<new temp dir>/s.db`, a fresh store per call.
 pub fn temp_sqlite_url() -> String {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "bk-plugin-http-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = crate::support::temp_dir("http");
     format!("sqlite://{}", dir.join("s.db").display())
 }
 

@@ -35,15 +35,7 @@ pub async fn stores() -> Vec<(&'static str, Arc<dyn Store>)> {
 
 /// A SQLite store in a new file under the system temp dir (a real file: WAL needs one).
 pub async fn sqlite() -> bk_plugin_store::SqliteStore {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "bk-plugin-tests-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = crate::support::temp_dir("tests");
     bk_plugin_store::SqliteStore::open(dir.join("schedules.db"))
         .await
         .expect("open SQLite store")

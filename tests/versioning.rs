@@ -21,13 +21,7 @@ fn registry_of<P: bk_plugin_kit::Plugin>() -> Registry {
 
 /// A fresh path for a lock file in the temp directory.
 fn temp_lock(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "bk-plugin-versioning-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    dir.join("plugin.lock.json")
+    bk_plugin_tests::support::temp_dir(&format!("versioning-{name}")).join("plugin.lock.json")
 }
 
 /// `peer::TrivialPlugin` (1.0.0) edited in place: `hello` lost its default, `world` became an
