@@ -10,6 +10,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 
 use bk_plugin_kit::Registry;
+use bk_plugin_kit::serde_json::Value;
 use bk_plugin_kit::versioning::{
     ChangeKind, Lock, LockFileError, LockMode, LockProblem, Section, check_lock_file,
 };
@@ -404,5 +405,74 @@ fn a_lock_entry_equals_the_detail_it_was_made_from() {
             old: "integer".into(),
             new: "string".into()
         }
+    );
+}
+
+#[test]
+fn a_lock_holding_the_form_text_checks_like_its_hash_and_keeps_the_text() {
+    let path = temp_lock("form-text");
+    let registry = registry_of::<TrivialPlugin>();
+    let detail = registry.detail("1.0.0").unwrap_or_else(|| unreachable!());
+    let form = detail["forms"]["renderform"]
+        .as_str()
+        .unwrap_or_else(|| unreachable!())
+        .to_owned();
+    // The lock the template ships: the form's text in place of its hash, and (to be recorded)
+    // an older desc.
+    let hashed = Lock::from_registry(&registry).to_json_string();
+    let text = hashed
+        .replace(
+            &format!(
+                "\"form_sha256\": \"{}\"",
+                bk_plugin_kit::versioning::sha256_hex(&form)
+            ),
+            &format!("\"form\": {}", Value::String(form.clone())),
+        )
+        .replace("trivial plugin, echoes", "trivial plugin, copies");
+    assert_ne!(text, hashed);
+    std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+    let lock = Lock::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let entry = lock.get("1.0.0").unwrap_or_else(|| unreachable!());
+    assert_eq!(entry.form.as_deref(), Some(form.as_str()));
+    assert_eq!(
+        entry.form_hash(),
+        Lock::from_registry(&registry)
+            .get("1.0.0")
+            .and_then(|e| e.form_sha256.clone())
+    );
+
+    // Only the desc differs: the form's text is the compiled form.
+    let err = check_lock_file(&registry, &path, LockMode::Check).unwrap_err();
+    let LockFileError::Mismatch { error, .. } = &err else {
+        panic!("{err}");
+    };
+    let [LockProblem::Changed { changes, .. }] = error.problems.as_slice() else {
+        panic!("{error:?}");
+    };
+    assert_eq!(
+        changes.iter().map(|c| c.path.as_str()).collect::<Vec<_>>(),
+        ["desc"]
+    );
+
+    // Recording it keeps the text.
+    check_lock_file(&registry, &path, LockMode::Update).unwrap_or_else(|e| panic!("{e}"));
+    let updated = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        updated,
+        text.replace("trivial plugin, copies", "trivial plugin, echoes")
+    );
+    check_lock_file(&registry, &path, LockMode::Check).unwrap_or_else(|e| panic!("{e}"));
+
+    // An edited form fails as with a hash.
+    let edited = updated.replace(&Value::String(form.clone()).to_string(), "\"[]\"");
+    assert_ne!(edited, updated);
+    std::fs::write(&path, &edited).unwrap_or_else(|e| panic!("{e}"));
+    let err = check_lock_file(&registry, &path, LockMode::Check).unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "\n1.0.0: forms.renderform: form changed — breaks \"changing the form data \
+             structure\"; release it as 2.0.0 instead\n"
+        ),
+        "{err}"
     );
 }

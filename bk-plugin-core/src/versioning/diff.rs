@@ -11,7 +11,8 @@ use super::shape::{Model, ModelId, Root, Shape};
 ///
 /// `old` and `new` are each either a `detail` (as [`Registry::detail`](crate::Registry::detail)
 /// returns it, with `forms.renderform`) or a [`LockEntry`](super::LockEntry) as JSON (with
-/// `form_sha256`); the form is compared by its SHA-256 either way.
+/// `form_sha256`, or the form's text as `form`); the form is compared by its SHA-256 either
+/// way.
 ///
 /// Models are compared by shape, not by definition name: `$ref` and `allOf: [$ref]` are
 /// resolved, nested models are walked (paths like `options.name`, `hosts[].ip` for the items of
@@ -99,12 +100,15 @@ pub fn sha256_hex(text: &str) -> String {
     format!("{:x}", Sha256::digest(text.as_bytes()))
 }
 
-/// The form hash of a detail (`forms.renderform`) or of a lock entry (`form_sha256`).
+/// The form hash of a detail (`forms.renderform`) or of a lock entry (`form`, the text, or
+/// `form_sha256`; [`LockEntry::form_hash`](super::LockEntry::form_hash)).
 fn form_sha256(detail: &Value) -> Option<String> {
-    if let Some(hash) = detail.get("form_sha256") {
-        return hash.as_str().map(str::to_owned);
+    match (detail.get("form"), detail.get("form_sha256")) {
+        (Some(Value::String(text)), _) => Some(sha256_hex(text)),
+        (_, Some(hash)) => hash.as_str().map(str::to_owned),
+        (Some(_), None) => None,
+        (None, None) => detail["forms"]["renderform"].as_str().map(sha256_hex),
     }
-    detail["forms"]["renderform"].as_str().map(sha256_hex)
 }
 
 /// One section's walk over two model trees.

@@ -17,8 +17,15 @@ use crate::Registry;
 pub const LOCK_FORMAT: u64 = 1;
 
 /// One locked version: the parts of its `detail` that callers depend on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+///
+/// The form is kept as its hash, `form_sha256` (what [`from_detail`](LockEntry::from_detail),
+/// and so [`Lock::update`] for a new version, writes), or as its text, `form` (written by hand:
+/// the project template's lock holds its form's text with the app code still a placeholder,
+/// whose hash is unknown until the template is rendered). Both compare the same, by
+/// [`form_hash`](LockEntry::form_hash). A file entry has at most one of the two keys; an entry
+/// read with `form` is written back with `form`, also when `update` records a compatible
+/// change of it. Equal entries are written as the same text.
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct LockEntry {
     /// `detail["inputs"]`.
@@ -27,39 +34,141 @@ pub struct LockEntry {
     pub context_inputs: Value,
     /// `detail["outputs"]`.
     pub outputs: Value,
-    /// SHA-256 (lowercase hex) of `detail["forms"]["renderform"]`; `None` without a form.
+    /// SHA-256 (lowercase hex) of `detail["forms"]["renderform"]`; `None` without a form, or
+    /// when the entry holds the form's text in [`form`](LockEntry::form) instead.
     pub form_sha256: Option<String>,
+    /// The text of `detail["forms"]["renderform"]` (file key `form`), kept instead of its hash;
+    /// `None` when the entry holds the hash, or has no form. When set, it is the form the entry
+    /// locks and [`form_sha256`](LockEntry::form_sha256) is ignored.
+    pub form: Option<String>,
     /// `detail["desc"]`.
     pub desc: String,
     /// `detail["enable_plugin_callback"]`.
     pub enable_plugin_callback: bool,
+    /// The entry was read with the key `form` (possibly `null`): written back with it.
+    form_as_text: bool,
 }
 
 impl LockEntry {
-    /// The entry of a `detail` JSON.
+    /// The entry of a `detail` JSON, with the form's hash.
     pub fn from_detail(detail: &Value) -> LockEntry {
         LockEntry {
             inputs: detail["inputs"].clone(),
             context_inputs: detail["context_inputs"].clone(),
             outputs: detail["outputs"].clone(),
             form_sha256: detail["forms"]["renderform"].as_str().map(sha256_hex),
+            form: None,
             desc: detail["desc"].as_str().unwrap_or_default().to_owned(),
             enable_plugin_callback: detail["enable_plugin_callback"].as_bool().unwrap_or(false),
+            form_as_text: false,
         }
     }
 
+    /// The SHA-256 (lowercase hex) the form is compared by: that of [`form`](LockEntry::form)
+    /// when the entry holds the text, else [`form_sha256`](LockEntry::form_sha256); `None`
+    /// without a form.
+    pub fn form_hash(&self) -> Option<String> {
+        match &self.form {
+            Some(text) => Some(sha256_hex(text)),
+            None => self.form_sha256.clone(),
+        }
+    }
+
+    /// `true` when the entry keeps the form as its text (file key `form`).
+    pub fn has_form_text(&self) -> bool {
+        self.form.is_some() || (self.form_as_text && self.form_sha256.is_none())
+    }
+
     /// The entry as JSON, keys in file order; [`diff`](super::diff) accepts it in place of a
-    /// `detail`.
+    /// `detail`. The form is under `form` (its text) when the entry
+    /// [holds the text](LockEntry::has_form_text), else under `form_sha256`.
     pub fn to_json(&self) -> Value {
-        json!({
-            "inputs": self.inputs,
-            "context_inputs": self.context_inputs,
-            "outputs": self.outputs,
-            "form_sha256": self.form_sha256,
-            "desc": self.desc,
-            "enable_plugin_callback": self.enable_plugin_callback,
+        let mut json = Map::new();
+        json.insert("inputs".into(), self.inputs.clone());
+        json.insert("context_inputs".into(), self.context_inputs.clone());
+        json.insert("outputs".into(), self.outputs.clone());
+        if self.has_form_text() {
+            json.insert("form".into(), json!(self.form));
+        } else {
+            json.insert("form_sha256".into(), json!(self.form_sha256));
+        }
+        json.insert("desc".into(), json!(self.desc));
+        json.insert(
+            "enable_plugin_callback".into(),
+            json!(self.enable_plugin_callback),
+        );
+        Value::Object(json)
+    }
+
+    /// This entry recorded anew from `detail`, keeping the way the form is held: the text
+    /// (the detail's) when this entry holds the text, else the hash.
+    fn recorded_from(&self, detail: &Value) -> LockEntry {
+        let mut entry = LockEntry::from_detail(detail);
+        if self.has_form_text() {
+            entry.form = detail["forms"]["renderform"].as_str().map(str::to_owned);
+            entry.form_sha256 = None;
+            entry.form_as_text = true;
+        }
+        entry
+    }
+}
+
+/// Written as [`LockEntry::to_json`].
+impl Serialize for LockEntry {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(serializer)
+    }
+}
+
+/// Read as a lock file entry: the keys of [`LockEntry::to_json`], with the form under `form`
+/// or `form_sha256` (not both); any other key is an error.
+impl<'de> Deserialize<'de> for LockEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let file = LockEntryFile::deserialize(deserializer)?;
+        let (form_sha256, form, form_as_text) = match (file.form_sha256, file.form) {
+            (Some(_), Some(_)) => {
+                return Err(serde::de::Error::custom(
+                    "both `form` and `form_sha256` are present; keep one: `form` holds the \
+                     form's text, `form_sha256` its SHA-256",
+                ));
+            }
+            (Some(hash), None) => (hash, None, false),
+            (None, Some(text)) => (None, text, true),
+            (None, None) => (None, None, false),
+        };
+        Ok(LockEntry {
+            inputs: file.inputs,
+            context_inputs: file.context_inputs,
+            outputs: file.outputs,
+            form_sha256,
+            form,
+            desc: file.desc,
+            enable_plugin_callback: file.enable_plugin_callback,
+            form_as_text,
         })
     }
+}
+
+/// A [`LockEntry`] as the file has it: `Some(None)` is a key with `null`, `None` no key.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockEntryFile {
+    inputs: Value,
+    context_inputs: Value,
+    outputs: Value,
+    #[serde(default, deserialize_with = "present")]
+    form_sha256: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    form: Option<Option<String>>,
+    desc: String,
+    enable_plugin_callback: bool,
+}
+
+/// A key that is there, with a string or `null`.
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
 }
 
 /// The text is not a lock file ([`Lock::from_json_str`]).
@@ -68,7 +177,8 @@ impl LockEntry {
 #[non_exhaustive]
 pub struct InvalidLock {
     /// What is wrong: a JSON error with its line and column, an unsupported format, a version
-    /// that is not a semantic version, or an entry with a missing or unknown key.
+    /// that is not a semantic version, or an entry with a missing or unknown key, or with both
+    /// `form` and `form_sha256`.
     pub reason: String,
 }
 
@@ -89,6 +199,9 @@ pub struct InvalidLock {
 ///   }
 /// }
 /// ```
+///
+/// An entry may hold the form's text instead of its hash: `"form": "(function () {…})();\n"`
+/// in place of `form_sha256` ([`LockEntry`]).
 ///
 /// [`check`](Lock::check) compares it with the compiled plugins and
 /// [`update`](Lock::update) records new versions and compatible changes, never breaking ones.
@@ -288,7 +401,10 @@ impl Lock {
                         self.insert(
                             plugin.semver().clone(),
                             version,
-                            LockEntry::from_detail(plugin.detail()),
+                            self.get(version).map_or_else(
+                                || LockEntry::from_detail(plugin.detail()),
+                                |old| old.recorded_from(plugin.detail()),
+                            ),
                         );
                     }
                 }

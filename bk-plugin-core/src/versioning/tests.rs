@@ -519,6 +519,93 @@ fn a_lock_entry_and_a_detail_compare_forms_by_hash() {
     );
 }
 
+/// A lock entry holding the form's text (`form`, in place of `form_sha256`) instead of its
+/// hash.
+fn text_entry(form: Option<&str>) -> Value {
+    let e = LockEntry::from_detail(&with_form(form)).to_json();
+    let o = e.as_object().unwrap_or_else(|| unreachable!());
+    let entry: serde_json::Map<String, Value> = o
+        .iter()
+        .map(|(k, v)| match k.as_str() {
+            "form_sha256" => ("form".to_owned(), json!(form)),
+            _ => (k.clone(), v.clone()),
+        })
+        .collect();
+    Value::Object(entry)
+}
+
+/// A lock entry JSON read and written as the file would.
+fn parsed_entry(e: &Value) -> LockEntry {
+    serde_json::from_value(e.clone()).unwrap_or_else(|err| panic!("{err}"))
+}
+
+#[test]
+fn a_form_held_as_text_compares_like_its_hash() {
+    let detail = with_form(Some("form text"));
+    let hashed = LockEntry::from_detail(&detail);
+    let text = parsed_entry(&text_entry(Some("form text")));
+    assert_eq!(text.form.as_deref(), Some("form text"));
+    assert_eq!(text.form_sha256, None);
+    assert!(text.has_form_text() && !hashed.has_form_text());
+    assert_eq!(text.form_hash(), Some(sha256_hex("form text")));
+    assert_eq!(text.form_hash(), hashed.form_hash());
+    // Against the detail, against the hashed entry, both ways, as JSON and as read.
+    for entry in [text_entry(Some("form text")), text.to_json()] {
+        assert_eq!(diff(&entry, &detail), []);
+        assert_eq!(diff(&detail, &entry), []);
+        assert_eq!(diff(&entry, &hashed.to_json()), []);
+        assert_eq!(diff(&hashed.to_json(), &entry), []);
+    }
+    // Windows line endings in the text hash like Unix ones, as in a detail.
+    let crlf = with_form(Some("a\r\nb\n"));
+    assert_eq!(diff(&text_entry(Some("a\nb\n")), &crlf), []);
+    // No form: `form: null`, an absent key, and `form_sha256: null` are the same.
+    let mut absent = text_entry(None);
+    absent.as_object_mut().map(|o| o.remove("form"));
+    for no_form in [text_entry(None), absent] {
+        assert_eq!(parsed_entry(&no_form).form_hash(), None);
+        assert_eq!(diff(&no_form, &with_form(None)), []);
+        assert_eq!(
+            diff(
+                &no_form,
+                &LockEntry::from_detail(&with_form(None)).to_json()
+            ),
+            []
+        );
+        assert_eq!(
+            only(diff(&no_form, &detail)).what(),
+            "form added",
+            "{no_form}"
+        );
+    }
+}
+
+#[test]
+fn a_changed_form_text_is_a_form_change() {
+    let entry = text_entry(Some("form text"));
+    let c = only(diff(&entry, &with_form(Some("form text, edited"))));
+    assert_eq!(
+        c.kind,
+        ChangeKind::FormChanged {
+            old_sha256: Some(sha256_hex("form text")),
+            new_sha256: Some(sha256_hex("form text, edited"))
+        }
+    );
+    assert_breaks(&c, rules::CHANGE_FORM_DATA_STRUCTURE);
+    // Exactly the change a hashed entry reports.
+    let hashed = LockEntry::from_detail(&with_form(Some("form text"))).to_json();
+    assert_eq!(diff(&hashed, &with_form(Some("form text, edited"))), [c]);
+    assert_eq!(only(diff(&entry, &with_form(None))).what(), "form removed");
+    assert_eq!(
+        only(diff(
+            &parsed_entry(&entry).to_json(),
+            &text_entry(Some("other"))
+        ))
+        .path,
+        "renderform"
+    );
+}
+
 #[test]
 fn desc_changed_is_cosmetic() {
     let old = with_form(None);
@@ -920,6 +1007,89 @@ fn invalid_lock_files_are_rejected_with_the_reason() {
     assert!(
         err(json!({"format": 1, "versions": {"1.0.0": unknown}})).contains("unknown field `extra`")
     );
+}
+
+#[test]
+fn a_lock_entry_with_both_form_keys_is_rejected() {
+    let err = |v: Value| Lock::from_json_str(&v.to_string()).unwrap_err().reason;
+    let both = "versions.\"1.0.0\": both `form` and `form_sha256` are present; keep one: `form` \
+                holds the form's text, `form_sha256` its SHA-256";
+    let mut e = text_entry(Some("f"));
+    e["form_sha256"] = json!(sha256_hex("f"));
+    assert_eq!(err(json!({"format": 1, "versions": {"1.0.0": e}})), both);
+    // Present is present, `null` or not.
+    let mut nulls = text_entry(None);
+    nulls["form_sha256"] = Value::Null;
+    assert_eq!(
+        err(json!({"format": 1, "versions": {"1.0.0": nulls}})),
+        both
+    );
+    // Other keys are still checked.
+    let mut unknown = text_entry(Some("f"));
+    unknown["form_text"] = json!("f");
+    assert!(
+        err(json!({"format": 1, "versions": {"1.0.0": unknown}}))
+            .contains("unknown field `form_text`")
+    );
+    let mut not_text = text_entry(Some("f"));
+    not_text["form"] = json!(1);
+    assert!(
+        err(json!({"format": 1, "versions": {"1.0.0": not_text}}))
+            .starts_with("versions.\"1.0.0\": invalid type: integer `1`, expected a string")
+    );
+}
+
+#[test]
+fn a_form_held_as_text_round_trips_as_text() {
+    let form = "(function () {\n    $.atoms[\"app\"] = [];\n})();\n";
+    let text = json!({"format": 1, "versions": {
+        "1.1.0": entry("hashed"),
+        "1.0.0": text_entry(Some(form)),
+        "0.9.0": text_entry(None),
+    }});
+    let text = serde_json::to_string_pretty(&text).unwrap_or_else(|e| panic!("{e}")) + "\n";
+    let lock = Lock::from_json_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        lock.get("1.0.0").and_then(|e| e.form.as_deref()),
+        Some(form)
+    );
+    // Written back unchanged: same keys, same order, same text.
+    assert_eq!(lock.to_json_string(), text);
+    let written: Value =
+        serde_json::from_str(&lock.to_json_string()).unwrap_or_else(|e| panic!("{e}"));
+    let keys = |v: &str| -> Vec<String> {
+        written["versions"][v]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let with_text = [
+        "inputs",
+        "context_inputs",
+        "outputs",
+        "form",
+        "desc",
+        "enable_plugin_callback",
+    ];
+    assert_eq!(keys("1.0.0"), with_text);
+    assert_eq!(written["versions"]["1.0.0"]["form"], json!(form));
+    assert_eq!(keys("0.9.0"), with_text);
+    assert_eq!(written["versions"]["0.9.0"]["form"], Value::Null);
+    assert_eq!(
+        written["versions"]["1.1.0"]["form_sha256"],
+        json!(sha256_hex("f"))
+    );
+    assert_eq!(
+        Lock::from_json_str(&lock.to_json_string()),
+        Ok(lock.clone())
+    );
+    // Serde on an entry alone does the same.
+    let entry = lock.get("1.0.0").unwrap_or_else(|| unreachable!());
+    let value = serde_json::to_value(entry).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(value, text_entry(Some(form)));
+    assert_eq!(&parsed_entry(&value), entry);
+    // Entries made from a detail keep the hash.
+    assert!(LockEntry::from_detail(&with_form(Some(form))).to_json()["form_sha256"].is_string());
 }
 
 #[test]
