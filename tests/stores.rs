@@ -7,13 +7,19 @@
 //! [`stores`] is `async` because real stores open asynchronously (SQLite, ...), and a store
 //! must be opened inside the runtime that will use it.
 //!
-//! PostgreSQL joins the list when `BK_PLUGIN_TEST_POSTGRES_URL` is set (e.g.
-//! `postgres://user@127.0.0.1:5432/db`; the user needs `CREATE` on the database): each call
-//! then creates a new schema and a store whose connections use it as `search_path`, so cases
-//! never see each other's rows. Without the variable the suite runs on memory and SQLite,
-//! unless `BK_PLUGIN_REQUIRE_POSTGRES=1` (CI), which makes a missing URL or an unreachable
-//! server a failure instead of a silent skip. The schemas are left behind: point the
-//! variable at a throwaway database.
+//! The database servers join the list when their variable is set:
+//!
+//! - PostgreSQL: `BK_PLUGIN_TEST_POSTGRES_URL` (e.g. `postgres://user@127.0.0.1:5432/db`; the
+//!   user needs `CREATE` on the database). Each call creates a new schema and a store whose
+//!   connections use it as `search_path`.
+//! - MySQL / MariaDB: `BK_PLUGIN_TEST_MYSQL_URL` (e.g. `mysql://user:pw@127.0.0.1:3306/db`;
+//!   the user needs `CREATE` on the server). Each call creates a new database (MySQL's
+//!   schemas) and a store connected to it.
+//!
+//! So cases never see each other's rows. Without a variable its server is not tested, unless
+//! `BK_PLUGIN_REQUIRE_POSTGRES=1` / `BK_PLUGIN_REQUIRE_MYSQL=1` (CI), which make a missing URL
+//! or an unreachable server a failure instead of a silent skip. The schemas and databases are
+//! left behind: point the variables at a throwaway server.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -30,6 +36,9 @@ pub async fn stores() -> Vec<(&'static str, Arc<dyn Store>)> {
     if let Some(store) = postgres().await {
         all.push(("postgres", Arc::new(store) as Arc<dyn Store>));
     }
+    if let Some(store) = mysql().await {
+        all.push(("mysql", Arc::new(store) as Arc<dyn Store>));
+    }
     all
 }
 
@@ -41,8 +50,60 @@ pub async fn sqlite() -> bk_plugin_store::SqliteStore {
         .expect("open SQLite store")
 }
 
-/// The variable naming the test PostgreSQL server.
-pub const POSTGRES_URL_VAR: &str = "BK_PLUGIN_TEST_POSTGRES_URL";
+/// A database server the tests can use: the variable naming it and the one requiring it.
+#[derive(Debug, Clone, Copy)]
+pub struct Server {
+    /// Its name in messages.
+    pub name: &'static str,
+    /// The variable holding its URL.
+    pub url_var: &'static str,
+    /// The variable that, set to `1`, makes a missing URL a failure.
+    pub require_var: &'static str,
+}
+
+/// The test PostgreSQL server.
+pub const POSTGRES: Server = Server {
+    name: "PostgreSQL",
+    url_var: "BK_PLUGIN_TEST_POSTGRES_URL",
+    require_var: "BK_PLUGIN_REQUIRE_POSTGRES",
+};
+
+/// The test MySQL / MariaDB server.
+pub const MYSQL: Server = Server {
+    name: "MySQL",
+    url_var: "BK_PLUGIN_TEST_MYSQL_URL",
+    require_var: "BK_PLUGIN_REQUIRE_MYSQL",
+};
+
+impl Server {
+    /// The server's URL; `None` when its variable is unset (a panic instead when it is
+    /// required).
+    pub fn url(&self) -> Option<String> {
+        let required = std::env::var(self.require_var).is_ok_and(|v| v == "1");
+        match std::env::var(self.url_var) {
+            Ok(url) if !url.is_empty() => Some(url),
+            _ if required => panic!(
+                "{}=1 but {} is not set: the tests must also run against {}",
+                self.require_var, self.url_var, self.name
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// A name no other test case (of this or another process) uses.
+fn unique_name() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "bk_plugin_test_{}_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros()),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
 
 /// A PostgreSQL store in a new schema of the database at `$BK_PLUGIN_TEST_POSTGRES_URL`;
 /// `None` when the variable is unset (a panic instead if `BK_PLUGIN_REQUIRE_POSTGRES=1`).
@@ -59,30 +120,13 @@ pub async fn postgres() -> Option<bk_plugin_store::PostgresStore> {
 /// The URL of a new, empty schema of the database at `$BK_PLUGIN_TEST_POSTGRES_URL` (same
 /// rules as [`postgres`]).
 pub async fn postgres_url() -> Option<String> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let required = std::env::var("BK_PLUGIN_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-    let url = match std::env::var(POSTGRES_URL_VAR) {
-        Ok(url) if !url.is_empty() => url,
-        _ if required => panic!(
-            "BK_PLUGIN_REQUIRE_POSTGRES=1 but {POSTGRES_URL_VAR} is not set: \
-             the engine tests must also run against PostgreSQL"
-        ),
-        _ => return None,
-    };
-    let schema = format!(
-        "bk_plugin_test_{}_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros()),
-        N.fetch_add(1, Ordering::Relaxed)
-    );
+    let url = POSTGRES.url()?;
+    let schema = unique_name();
     {
         use sqlx::Connection;
         let mut admin = sqlx::PgConnection::connect(&url)
             .await
-            .unwrap_or_else(|e| panic!("cannot connect to {POSTGRES_URL_VAR} ({url}): {e}"));
+            .unwrap_or_else(|e| panic!("cannot connect to {} ({url}): {e}", POSTGRES.url_var));
         sqlx::query(&format!("CREATE SCHEMA {schema}"))
             .execute(&mut admin)
             .await
@@ -91,6 +135,56 @@ pub async fn postgres_url() -> Option<String> {
     }
     let sep = if url.contains('?') { '&' } else { '?' };
     Some(format!("{url}{sep}options[search_path]={schema}"))
+}
+
+/// A MySQL / MariaDB store in a new database of the server at `$BK_PLUGIN_TEST_MYSQL_URL`;
+/// `None` when the variable is unset (a panic instead if `BK_PLUGIN_REQUIRE_MYSQL=1`).
+/// Panics when the variable is set but the server cannot be used.
+pub async fn mysql() -> Option<bk_plugin_store::MySqlStore> {
+    let store_url = mysql_url().await?;
+    Some(
+        bk_plugin_store::MySqlStore::connect(&store_url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open a MySQL store at {store_url}: {e}")),
+    )
+}
+
+/// The URL of a new, empty database on the server at `$BK_PLUGIN_TEST_MYSQL_URL` (same rules
+/// as [`mysql`]): the variable's URL with its database replaced.
+pub async fn mysql_url() -> Option<String> {
+    let url = MYSQL.url()?;
+    let database = unique_name();
+    {
+        use sqlx::Connection;
+        let mut admin = sqlx::MySqlConnection::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {} ({url}): {e}", MYSQL.url_var));
+        sqlx::query(&format!("CREATE DATABASE {database}"))
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create test database {database}: {e}"));
+        admin.close().await.ok();
+    }
+    Some(with_database(&url, &database))
+}
+
+/// `scheme://authority/<database>?query` from `url` (which may name another database or
+/// none).
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    let mut out = format!("{}/{database}", &base[..authority_end]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
 }
 
 /// Prints which store a failing case ran against.
@@ -142,5 +236,19 @@ where
     for (name, store) in all {
         let _announce = Announce(name);
         case(name, store).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn with_database_replaces_the_path() {
+        let f = super::with_database;
+        assert_eq!(f("mysql://u:p@h:1/db", "x"), "mysql://u:p@h:1/x");
+        assert_eq!(f("mysql://u@h:1", "x"), "mysql://u@h:1/x");
+        assert_eq!(
+            f("mysql://h/db?ssl-mode=disabled", "x"),
+            "mysql://h/x?ssl-mode=disabled"
+        );
     }
 }

@@ -223,11 +223,26 @@ async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartError> {
             .map_err(|e| err(e.to_string()))?;
         return Ok(Arc::new(store));
     }
-    Err(err(if cfg!(feature = "postgres") {
-        "supported: sqlite://path and postgres://... (MySQL is planned)".into()
-    } else {
-        "supported: sqlite://path (build with the kit's `postgres` feature for postgres://; MySQL is planned)".into()
-    }))
+    #[cfg(feature = "mysql")]
+    if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+        let store = bk_plugin_store::MySqlStore::connect(url)
+            .await
+            .map_err(|e| err(e.to_string()))?;
+        return Ok(Arc::new(store));
+    }
+    let mut supported = vec!["sqlite://path"];
+    if cfg!(feature = "postgres") {
+        supported.push("postgres://...");
+    }
+    if cfg!(feature = "mysql") {
+        supported.push("mysql://... (or mariadb://...)");
+    }
+    let mut message = format!("supported: {}", supported.join(", "));
+    if !cfg!(all(feature = "postgres", feature = "mysql")) {
+        message
+            .push_str(" (the kit's `postgres` and `mysql` features add postgres:// and mysql://)");
+    }
+    Err(err(message))
 }
 
 /// A built server: the router and the engine behind it.

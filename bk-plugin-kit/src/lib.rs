@@ -144,6 +144,12 @@ pub mod engine {
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     #[doc(inline)]
     pub use bk_plugin_store::{PostgresOptions, PostgresStore};
+
+    /// The MySQL / MariaDB store (feature `mysql`).
+    #[cfg(feature = "mysql")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
+    #[doc(inline)]
+    pub use bk_plugin_store::{MySqlOptions, MySqlStore};
 }
 
 /// The HTTP runtime (feature `http`, on by default): the Python framework's wire protocol on

@@ -5,9 +5,11 @@
 //!   single binary needs no other service.
 //! - `PostgresStore` (feature `postgres`): a PostgreSQL database that several replicas
 //!   share; claims use `FOR UPDATE SKIP LOCKED`, so replicas never claim the same row.
+//! - `MySqlStore` (feature `mysql`): the same for MySQL 8 / MariaDB 10.6+, the database
+//!   BlueKing PaaS provides.
 //!
 //! Schema migrations are versioned SQL files (`migrations/<backend>/NNNN_name.sql`) embedded in
-//! the binary and applied at startup by `SqliteStore::open` / `PostgresStore::connect`; the
+//! the binary and applied at startup by `SqliteStore::open` / `PostgresStore::connect` / `MySqlStore::connect`; the
 //! applied versions are recorded in `_sqlx_migrations`.
 //!
 //! ```
@@ -24,7 +26,7 @@
 //! ```
 #![deny(missing_docs)]
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod codec;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -37,3 +39,9 @@ mod postgres;
 
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
+
+#[cfg(feature = "mysql")]
+mod mysql;
+
+#[cfg(feature = "mysql")]
+pub use mysql::{MySqlOptions, MySqlStore};

@@ -1,8 +1,8 @@
 //! A plugin server process for the crash test (`tests/crash.rs`).
 //!
-//! `crash-node --db FILE|postgres://URL --log FILE [--seed N] [--lease-ms MS] [--traces FILE]`
+//! `crash-node --db FILE|postgres://URL|mysql://URL --log FILE [--seed N] [--lease-ms MS] [--traces FILE]`
 //!
-//! Serves two plugins on the SQLite file: `9.0.0` polls `rounds` times, `9.1.0` waits for a
+//! Serves two plugins on the SQLite file (or the shared database): `9.0.0` polls `rounds` times, `9.1.0` waits for a
 //! callback then polls twice. Every execution appends `<trace> <invoke_count> <pid>` to the
 //! log file before doing anything else, so the test can count executions per step. With
 //! `--seed N` it first invokes N/2 of each, writes `<version> <trace>` lines to `FILE.traces`
@@ -14,7 +14,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bk_plugin_kit::engine::{
-    CallbackKey, CallbackSigner, Engine, EngineConfig, PostgresStore, SqliteStore, store::Store,
+    CallbackKey, CallbackSigner, Engine, EngineConfig, MySqlStore, PostgresStore, SqliteStore,
+    store::Store,
 };
 use bk_plugin_kit::prelude::*;
 use bk_plugin_kit::serde_json::{Value, json};
@@ -129,9 +130,12 @@ async fn main() {
         .unwrap();
     LOG.set(std::sync::Mutex::new(file)).unwrap();
 
-    // Several replicas share one PostgreSQL database; a SQLite file serves one process.
+    // Several replicas share one PostgreSQL or MySQL database; a SQLite file serves one
+    // process.
     let store: Arc<dyn Store> = if db_arg.starts_with("postgres://") {
         Arc::new(PostgresStore::connect(&db_arg).await.unwrap())
+    } else if db_arg.starts_with("mysql://") {
+        Arc::new(MySqlStore::connect(&db_arg).await.unwrap())
     } else {
         Arc::new(SqliteStore::open(&db).await.unwrap())
     };

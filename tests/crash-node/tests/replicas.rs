@@ -1,55 +1,48 @@
-//! Scale-out: three replica processes on one PostgreSQL database with 3,000 in-flight POLL and
+//! Scale-out: three replica processes on one shared database with 3,000 in-flight POLL and
 //! CALLBACK invocations, one replica SIGKILLed mid-run: every invocation finishes, every step
-//! is committed exactly once, none is lost. Runs when CI provides PostgreSQL
-//! (`BK_PLUGIN_TEST_POSTGRES_URL`; `BK_PLUGIN_REQUIRE_POSTGRES=1` makes its absence a failure).
+//! is committed exactly once, none is lost. Once on PostgreSQL, once on MySQL / MariaDB; each
+//! runs when CI provides its server (`BK_PLUGIN_TEST_POSTGRES_URL` / `BK_PLUGIN_TEST_MYSQL_URL`;
+//! `BK_PLUGIN_REQUIRE_POSTGRES=1` / `BK_PLUGIN_REQUIRE_MYSQL=1` make their absence a failure).
 
 mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use bk_plugin_kit::engine::{PostgresStore, store::Store};
+use bk_plugin_kit::engine::{MySqlStore, PostgresStore, store::Store};
+use bk_plugin_tests::stores::{self, MYSQL, POSTGRES, Server};
 use common::{Node, caller, deliver, read_traces, temp_dir, verify, wait_all_finished, waiting};
 
 const SEED: usize = 3000;
 
-/// A URL of a new schema in the test database, or `None` when PostgreSQL is not provided.
-fn postgres_url(rt: &tokio::runtime::Runtime) -> Option<String> {
-    let required = std::env::var("BK_PLUGIN_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-    let url = match std::env::var("BK_PLUGIN_TEST_POSTGRES_URL") {
-        Ok(u) if !u.is_empty() => u,
-        _ if required => {
-            panic!("BK_PLUGIN_REQUIRE_POSTGRES=1 but BK_PLUGIN_TEST_POSTGRES_URL is not set")
-        }
-        _ => return None,
-    };
-    let schema = format!("bk_plugin_replicas_{}", std::process::id());
-    rt.block_on(async {
-        use sqlx::Connection;
-        let mut admin = sqlx::PgConnection::connect(&url)
-            .await
-            .expect("connect to PostgreSQL");
-        sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-    });
-    let sep = if url.contains('?') { '&' } else { '?' };
-    Some(format!("{url}{sep}options[search_path]={schema}"))
+#[test]
+fn three_replicas_on_postgres_one_killed_every_invocation_finishes_exactly_once() {
+    three_replicas(POSTGRES);
 }
 
 #[test]
-fn three_replicas_one_killed_every_invocation_finishes_exactly_once() {
+fn three_replicas_on_mysql_one_killed_every_invocation_finishes_exactly_once() {
+    three_replicas(MYSQL);
+}
+
+fn three_replicas(server: Server) {
+    // One at a time: each starts three server processes on this 2-core budget.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let Some(db) = postgres_url(&rt) else {
-        eprintln!("PostgreSQL not provided: BK_PLUGIN_TEST_POSTGRES_URL is unset");
+    // A new, empty schema (PostgreSQL) or database (MySQL) on the test server.
+    let db = rt.block_on(async {
+        if server.url_var == POSTGRES.url_var {
+            stores::postgres_url().await
+        } else {
+            stores::mysql_url().await
+        }
+    });
+    let Some(db) = db else {
+        eprintln!("{} not provided: {} is unset", server.name, server.url_var);
         return;
     };
     let dir = temp_dir("replicas");
@@ -60,7 +53,13 @@ fn three_replicas_one_killed_every_invocation_finishes_exactly_once() {
     let r3 = Node::start(&db, &dir, 0);
     let traces = read_traces(&dir);
     assert_eq!(traces.len(), SEED);
-    let store: Arc<dyn Store> = Arc::new(rt.block_on(PostgresStore::connect(&db)).unwrap());
+    let store: Arc<dyn Store> = rt.block_on(async {
+        if db.starts_with("postgres://") {
+            Arc::new(PostgresStore::connect(&db).await.unwrap()) as Arc<dyn Store>
+        } else {
+            Arc::new(MySqlStore::connect(&db).await.unwrap()) as Arc<dyn Store>
+        }
+    });
     let counts = rt.block_on(store.counts()).unwrap();
     let in_flight = counts.polling + counts.waiting_callback;
     assert!(in_flight >= 2500, "only {in_flight} in flight: {counts:?}");
@@ -79,7 +78,8 @@ fn three_replicas_one_killed_every_invocation_finishes_exactly_once() {
     drop((r1, r3));
     let (steps, reruns) = verify(&rt, &store, &traces, &dir, &killed);
     eprintln!(
-        "replica test: {SEED} invocations on 3 replicas, {in_flight} in flight, one replica killed, {steps} steps, {reruns} re-run after the kill"
+        "replica test ({}): {SEED} invocations on 3 replicas, {in_flight} in flight, one replica killed, {steps} steps, {reruns} re-run after the kill",
+        server.name
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -70,13 +70,7 @@ impl Drop for Node {
     }
 }
 
-/// A new empty directory for one test.
-pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("bk-plugin-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+pub use bk_plugin_tests::support::temp_dir;
 
 /// `(version, trace_id)` of every seeded invocation.
 pub fn read_traces(dir: &Path) -> Vec<(String, String)> {
