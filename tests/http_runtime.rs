@@ -495,8 +495,36 @@ async fn database_url_selects_postgres() {
     let Some(url) = bk_plugin_tests::stores::postgres_url().await else {
         return;
     };
+    a_poll_runs_to_success_on(url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_url_selects_mysql() {
+    // Runs when CI provides MariaDB (BK_PLUGIN_REQUIRE_MYSQL=1 makes its absence fail).
+    let Some(url) = bk_plugin_tests::stores::mysql_url().await else {
+        return;
+    };
+    // `mariadb://` is a synonym of `mysql://`.
+    let url = url.replacen("mysql://", "mariadb://", 1);
+    a_poll_runs_to_success_on(url).await;
+}
+
+#[tokio::test]
+async fn an_unsupported_database_url_is_a_clear_startup_error() {
     let mut config = Config::default();
-    config.database_url = url;
+    config.database_url = "redis://127.0.0.1:6379/0".into();
+    let err = Server::new(config).build().await.unwrap_err().to_string();
+    assert!(
+        err.contains("redis://127.0.0.1:6379/0")
+            && err.contains("sqlite://path, postgres://..., mysql://..."),
+        "{err}"
+    );
+}
+
+/// A server on `database_url` runs a polling invocation to SUCCESS.
+async fn a_poll_runs_to_success_on(database_url: String) {
+    let mut config = Config::default();
+    config.database_url = database_url;
     let base = start(config).await;
     let body = json!({"inputs": {"mode": "poll", "polls": 1, "interval": 0}, "context": {}});
     let (status, text) = call(

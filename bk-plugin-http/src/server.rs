@@ -42,7 +42,7 @@ pub enum StartError {
     /// The schedule store cannot be opened.
     #[error("schedule store {url}: {message}")]
     Store {
-        /// The database URL.
+        /// The database URL, its password replaced by `***`.
         url: String,
         /// What failed.
         message: String,
@@ -207,7 +207,7 @@ impl Server {
 
 async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartError> {
     let err = |message: String| StartError::Store {
-        url: url.to_owned(),
+        url: redact_password(url),
         message,
     };
     if url.starts_with("sqlite:") || !url.contains("://") {
@@ -243,6 +243,30 @@ async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartError> {
             .push_str(" (the kit's `postgres` and `mysql` features add postgres:// and mysql://)");
     }
     Err(err(message))
+}
+
+/// `url` with the password of its user info (`scheme://user:password@host`) replaced by
+/// `***`, for messages that end up in logs.
+fn redact_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let authority_end = url[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| scheme_end + i);
+    let authority = &url[scheme_end..authority_end];
+    match authority.rfind('@').and_then(|at| {
+        let user_info = &authority[..at];
+        user_info.find(':').map(|colon| (colon, at))
+    }) {
+        Some((colon, at)) => format!(
+            "{}{}:***{}",
+            &url[..scheme_end],
+            &authority[..colon],
+            &url[scheme_end + at..]
+        ),
+        None => url.to_owned(),
+    }
 }
 
 /// A built server: the router and the engine behind it.
@@ -407,4 +431,20 @@ fn router(state: AppState) -> Router {
         .route("/schema/", get(openapi).with_state(state.clone()));
     root = root.merge(crate::debug::routes(&state));
     root.layer(middleware::from_fn_with_state(state, caller_layer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_password;
+
+    #[test]
+    fn passwords_are_redacted_from_database_urls() {
+        assert_eq!(
+            redact_password("mysql://bk:s3cr@t@db:3306/x?ssl-mode=required"),
+            "mysql://bk:***@db:3306/x?ssl-mode=required"
+        );
+        assert_eq!(redact_password("postgres://bk@db/x"), "postgres://bk@db/x");
+        assert_eq!(redact_password("sqlite://a:b@c.db"), "sqlite://a:***@c.db");
+        assert_eq!(redact_password("bk_plugin.db"), "bk_plugin.db");
+    }
 }

@@ -290,11 +290,13 @@ impl MySqlStore {
     }
 }
 
-/// Locks and leases the rows `ids`, then reads them back with their oldest queued callback
-/// (for rows in CALLBACK). Runs inside the claim's transaction.
+/// Leases the rows `ids` (locked by the caller), then reads them back, with the oldest queued
+/// callback of those among them that are in CALLBACK (`waiting`, the tail of `ids`). Runs
+/// inside the claim's transaction.
 async fn lease_and_read(
     conn: &mut MySqlConnection,
     ids: &[String],
+    waiting: usize,
     lease: &LeaseRequest<'_>,
 ) -> StoreResult<(Vec<MySqlRow>, HashMap<String, QueuedCallback>)> {
     let sql = format!(
@@ -319,15 +321,19 @@ async fn lease_and_read(
         q = q.bind(id);
     }
     let rows = q.fetch_all(&mut *conn).await.map_err(db_err("claim"))?;
+    let waiting = &ids[ids.len() - waiting..];
+    if waiting.is_empty() {
+        return Ok((rows, HashMap::new()));
+    }
     // The oldest callback of each claimed row (rows without an inbox have none). While the
     // lease is held only its holder consumes the inbox; others can only append.
     let sql = format!(
         "SELECT seq, trace_id, callback_id, data FROM bk_plugin_callback
          WHERE seq IN (SELECT MIN(seq) FROM bk_plugin_callback WHERE trace_id IN ({}) GROUP BY trace_id)",
-        marks(ids.len())
+        marks(waiting.len())
     );
     let mut q = sqlx::query(&sql);
-    for id in ids {
+    for id in waiting {
         q = q.bind(id);
     }
     let mut callbacks = HashMap::new();
@@ -423,6 +429,7 @@ impl Store for MySqlStore {
                 .await
                 .map_err(db_err("claim"))?;
                 let left = limit - ids.len() as i64;
+                let mut waiting_count = 0;
                 if left > 0 {
                     let waiting: Vec<Vec<u8>> = sqlx::query_scalar(
                         "SELECT s.trace_id FROM bk_plugin_schedule s
@@ -438,13 +445,17 @@ impl Store for MySqlStore {
                     .fetch_all(&mut *conn)
                     .await
                     .map_err(db_err("claim"))?;
+                    waiting_count = waiting.len();
                     ids.extend(waiting);
                 }
                 if ids.is_empty() {
                     return Ok(((Vec::new(), HashMap::new()), false));
                 }
                 let ids = ids_text(ids)?;
-                Ok((lease_and_read(conn, &ids, &lease).await?, true))
+                Ok((
+                    lease_and_read(conn, &ids, waiting_count, &lease).await?,
+                    true,
+                ))
             })?;
             let mut claims = Vec::with_capacity(rows.len());
             for row in rows {
