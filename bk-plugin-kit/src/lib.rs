@@ -116,6 +116,19 @@
 //! - `enable_plugin_callback = true` without a `plugin_callback_info` field in the
 //!   ContextInputs.
 //!
+//! # Cargo features
+//!
+//! | feature | default | adds |
+//! |---|---|---|
+//! | `engine` | yes | `engine`: the execution engine, and `testing` |
+//! | `sqlite` | yes | `engine::SqliteStore`, the embedded schedule store |
+//! | `http` | yes | `run`, `http`: the plugin server speaking the Python framework's protocol |
+//! | `postgres` | no | `engine::PostgresStore`; `DATABASE_URL=postgres://...` |
+//! | `mysql` | no | `engine::MySqlStore` (MySQL 8 / MariaDB 10.6+); `DATABASE_URL=mysql://...` |
+//!
+//! With `postgres` or `mysql`, several replicas of the plugin binary share one database
+//! (docs/deployment.md in the repository).
+//!
 //! The guide in the repository's `docs/` covers concepts, a tutorial, the macro reference,
 //! the coercion rules and when a change needs a new version.
 #![deny(missing_docs)]

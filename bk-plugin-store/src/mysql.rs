@@ -48,6 +48,13 @@ pub struct MySqlOptions {
     /// How long to wait for a free connection, or for the server when connecting
     /// (default 30 s).
     pub acquire_timeout: Duration,
+    /// A connection is closed after this long (default 3 min), and after
+    /// [`idle_timeout`](Self::idle_timeout) unused (default 30 s): MySQL servers and the
+    /// proxies in front of them drop connections they find idle (`wait_timeout`), and a
+    /// dropped pooled connection would fail the next step that picks it.
+    pub max_lifetime: Duration,
+    /// See [`max_lifetime`](Self::max_lifetime).
+    pub idle_timeout: Duration,
 }
 
 impl Default for MySqlOptions {
@@ -55,6 +62,8 @@ impl Default for MySqlOptions {
         MySqlOptions {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(30),
+            max_lifetime: Duration::from_secs(180),
+            idle_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -252,6 +261,8 @@ impl MySqlStore {
         let pool = MySqlPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
+            .max_lifetime(options.max_lifetime)
+            .idle_timeout(options.idle_timeout)
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     // Locking reads see the newest committed rows; no gap locks.
