@@ -80,6 +80,37 @@ fn db_err(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |e| StoreError::with_source(format!("mysql: {what}"), e)
 }
 
+/// How long a replica waits for another one to finish migrating (seconds).
+const MIGRATION_LOCK_WAIT_SECS: i64 = 600;
+
+/// Applies the missing migrations while holding a named lock of the database.
+///
+/// sqlx's migrator takes such a lock itself, but as `GET_LOCK(name, -1)` without checking the
+/// result: MariaDB reads a negative timeout as "don't wait" and returns NULL at once, so two
+/// replicas starting together would both apply the migrations (and one fail on
+/// `_sqlx_migrations`' primary key; `tests/store_migrations.rs` caught it). The lock here is
+/// taken with a positive timeout and checked; the migrator runs on the same connection.
+async fn migrate(pool: &MySqlPool) -> StoreResult<()> {
+    const LOCK: &str = "CONCAT('bk_plugin_migrate_', MD5(DATABASE()))";
+    let mut conn = pool.acquire().await.map_err(db_err("connect"))?;
+    let got: Option<i64> = sqlx::query_scalar(&format!("SELECT GET_LOCK({LOCK}, ?)"))
+        .bind(MIGRATION_LOCK_WAIT_SECS)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err("migration lock"))?;
+    if got != Some(1) {
+        return Err(StoreError::new(format!(
+            "mysql: migrations: another process held the migration lock for {MIGRATION_LOCK_WAIT_SECS} s"
+        )));
+    }
+    let result = MIGRATOR.run_direct(&mut *conn).await;
+    // Released with the connection anyway if this fails.
+    let _ = sqlx::query(&format!("SELECT RELEASE_LOCK({LOCK})"))
+        .execute(&mut *conn)
+        .await;
+    result.map_err(|e| StoreError::with_source("mysql: migrations", e))
+}
+
 /// How many times a transaction chosen as a deadlock victim is run again.
 const DEADLOCK_RETRIES: usize = 5;
 
@@ -244,9 +275,9 @@ impl MySqlStore {
     /// accepted as a synonym; parameters as sqlx reads them, e.g. `?ssl-mode=required`) and
     /// applies the missing migrations.
     ///
-    /// Migrations run under sqlx's migrator, which holds a named lock (`GET_LOCK`, per
-    /// database) while it applies them: several replicas starting at once are safe, one
-    /// migrates and the others wait, then find nothing left to apply.
+    /// Migrations run under a named lock (`GET_LOCK`, per database) held while they are
+    /// applied: several replicas starting at once are safe, one migrates and the others wait,
+    /// then find nothing left to apply.
     pub async fn connect(url: &str) -> StoreResult<Self> {
         Self::connect_with(url, MySqlOptions::default()).await
     }
@@ -274,10 +305,7 @@ impl MySqlStore {
             .connect_with(connect)
             .await
             .map_err(db_err("connect"))?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::with_source("mysql: migrations", e))?;
+        migrate(&pool).await?;
         Ok(MySqlStore { pool })
     }
 
