@@ -608,9 +608,8 @@ impl Store for MySqlStore {
                         .map_err(db_err("drop callbacks"))?;
                 }
                 if let Some((url, data, due_at)) = &notification {
-                    sqlx::query(
-                            "INSERT INTO bk_plugin_notification (trace_id, url, data, due_at) VALUES (?, ?, ?, ?)",
-                        )
+                    const INSERT: &str = "INSERT INTO bk_plugin_notification (trace_id, url, data, due_at) VALUES (?, ?, ?, ?)";
+                    sqlx::query(INSERT)
                         .bind(trace_id)
                         .bind(url)
                         .bind(data)
@@ -654,7 +653,7 @@ impl Store for MySqlStore {
                     // Lock the rows whose lease still holds: exactly these are written.
                     let sql = format!(
                         "SELECT trace_id FROM bk_plugin_schedule
-                                 WHERE (trace_id, lease_id) IN ({}) FOR UPDATE",
+                         WHERE (trace_id, lease_id) IN ({}) FOR UPDATE",
                         vec!["(?, ?)"; chunk.len()].join(", ")
                     );
                     let mut q = sqlx::query_scalar::<_, Vec<u8>>(&sql);
@@ -671,22 +670,23 @@ impl Store for MySqlStore {
                     if held.is_empty() {
                         return Ok((held, false));
                     }
-                    // A derived table of the new values, one SELECT per row; the
-                    // casts type the columns even when a first row holds NULLs.
-                    let row = "SELECT CAST(? AS CHAR) AS trace_id, CAST(? AS SIGNED) AS lease_id, \
-                                       CAST(? AS SIGNED) AS state, CAST(? AS CHAR) AS storage, \
-                                       CAST(? AS CHAR) AS outputs, CAST(? AS SIGNED) AS invoke_count, \
-                                       CAST(? AS CHAR) AS err, CAST(? AS SIGNED) AS finish_at, \
-                                       CAST(? AS SIGNED) AS next_run_at";
+                    // A derived table of the new values, one SELECT per row. The casts type
+                    // the columns even when a first row holds NULLs; the trace id takes the
+                    // column's collation, so the join uses the primary key.
+                    let row = "SELECT CAST(? AS CHAR) COLLATE utf8mb4_bin AS trace_id, \
+                               CAST(? AS SIGNED) AS lease_id, CAST(? AS SIGNED) AS state, \
+                               CAST(? AS CHAR) AS storage, CAST(? AS CHAR) AS outputs, \
+                               CAST(? AS SIGNED) AS invoke_count, CAST(? AS CHAR) AS err, \
+                               CAST(? AS SIGNED) AS finish_at, CAST(? AS SIGNED) AS next_run_at";
                     let sql = format!(
-                                "UPDATE bk_plugin_schedule AS s
-                                 JOIN ({}) AS v ON s.trace_id = v.trace_id AND s.lease_id = v.lease_id
-                                 SET s.state = v.state, s.storage = v.storage, s.outputs = v.outputs,
-                                     s.invoke_count = v.invoke_count, s.err = v.err,
-                                     s.finish_at = v.finish_at, s.next_run_at = v.next_run_at,
-                                     s.lease_id = NULL, s.lease_owner = NULL, s.lease_until = NULL",
-                                vec![row; chunk.len()].join(" UNION ALL ")
-                            );
+                        "UPDATE bk_plugin_schedule AS s
+                         JOIN ({}) AS v ON s.trace_id = v.trace_id AND s.lease_id = v.lease_id
+                         SET s.state = v.state, s.storage = v.storage, s.outputs = v.outputs,
+                             s.invoke_count = v.invoke_count, s.err = v.err,
+                             s.finish_at = v.finish_at, s.next_run_at = v.next_run_at,
+                             s.lease_id = NULL, s.lease_owner = NULL, s.lease_until = NULL",
+                        vec![row; chunk.len()].join(" UNION ALL ")
+                    );
                     let mut q = sqlx::query(&sql);
                     for ((_, trace_id, lease_id, t), (storage, outputs)) in
                         chunk.iter().zip(&values)
