@@ -53,6 +53,8 @@ pub async fn sqlite() -> bk_plugin_store::SqliteStore {
 /// A database server the tests can use: the variable naming it and the one requiring it.
 #[derive(Debug, Clone, Copy)]
 pub struct Server {
+    /// Which server.
+    pub kind: ServerKind,
     /// Its name in messages.
     pub name: &'static str,
     /// The variable holding its URL.
@@ -61,8 +63,18 @@ pub struct Server {
     pub require_var: &'static str,
 }
 
+/// The kinds of [`Server`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerKind {
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL / MariaDB.
+    MySql,
+}
+
 /// The test PostgreSQL server.
 pub const POSTGRES: Server = Server {
+    kind: ServerKind::Postgres,
     name: "PostgreSQL",
     url_var: "BK_PLUGIN_TEST_POSTGRES_URL",
     require_var: "BK_PLUGIN_REQUIRE_POSTGRES",
@@ -70,12 +82,22 @@ pub const POSTGRES: Server = Server {
 
 /// The test MySQL / MariaDB server.
 pub const MYSQL: Server = Server {
+    kind: ServerKind::MySql,
     name: "MySQL",
     url_var: "BK_PLUGIN_TEST_MYSQL_URL",
     require_var: "BK_PLUGIN_REQUIRE_MYSQL",
 };
 
 impl Server {
+    /// The URL of a new, empty schema ([`postgres_url`]) or database ([`mysql_url`]) on the
+    /// server; `None` when it is not provided.
+    pub async fn fresh_url(&self) -> Option<String> {
+        match self.kind {
+            ServerKind::Postgres => postgres_url().await,
+            ServerKind::MySql => mysql_url().await,
+        }
+    }
+
     /// The server's URL; `None` when its variable is unset (a panic instead when it is
     /// required).
     pub fn url(&self) -> Option<String> {

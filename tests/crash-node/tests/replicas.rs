@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bk_plugin_kit::engine::{MySqlStore, PostgresStore, store::Store};
-use bk_plugin_tests::stores::{self, MYSQL, POSTGRES, Server};
+use bk_plugin_tests::stores::{MYSQL, POSTGRES, Server};
 use common::{Node, caller, deliver, read_traces, temp_dir, verify, wait_all_finished, waiting};
 
 const SEED: usize = 3000;
@@ -34,14 +34,7 @@ fn three_replicas(server: Server) {
         .build()
         .unwrap();
     // A new, empty schema (PostgreSQL) or database (MySQL) on the test server.
-    let db = rt.block_on(async {
-        if server.url_var == POSTGRES.url_var {
-            stores::postgres_url().await
-        } else {
-            stores::mysql_url().await
-        }
-    });
-    let Some(db) = db else {
+    let Some(db) = rt.block_on(server.fresh_url()) else {
         eprintln!("{} not provided: {} is unset", server.name, server.url_var);
         return;
     };
