@@ -8,6 +8,31 @@ use bk_plugin_engine::store::{StoreError, StoreResult};
 /// The columns a `ScheduleRecord` is read from, in `SELECT` / `RETURNING` lists.
 pub(crate) const RECORD_COLUMNS: &str = "trace_id, plugin_version, state, inputs, context, storage, outputs, invoke_count, err, created_at, finish_at, next_run_at";
 
+/// Whether a row in CALLBACK, not leased, has a queued callback (due at once). Only the
+/// presence of a row matters: callers `fetch_optional` it without decoding.
+pub(crate) const PENDING_CALLBACK: &str =
+    "SELECT c.seq FROM bk_plugin_callback c JOIN bk_plugin_schedule s ON s.trace_id = c.trace_id
+     WHERE s.finish_at IS NULL AND s.state = 3 AND s.lease_id IS NULL LIMIT 1";
+
+/// The earliest time a poll row may become due (a `BIGINT` or NULL).
+pub(crate) const NEXT_DUE: &str = "SELECT MIN(t) FROM (
+         SELECT MIN(next_run_at) AS t FROM bk_plugin_schedule
+         WHERE finish_at IS NULL AND state = 2 AND lease_id IS NULL
+         UNION ALL
+         -- A leased row may be due again when its lease expires.
+         SELECT MIN(lease_until) + 1 FROM bk_plugin_schedule
+         WHERE lease_id IS NOT NULL AND finish_at IS NULL) AS due";
+
+/// The earliest time a notification may be claimed (a `BIGINT` or NULL).
+pub(crate) const NEXT_NOTIFICATION: &str = "SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until >= due_at THEN lease_until + 1 ELSE due_at END)
+     FROM bk_plugin_notification";
+
+/// Row counts as columns `polling`, `waiting`, `notifications`.
+pub(crate) const COUNTS: &str = "SELECT
+       (SELECT COUNT(*) FROM bk_plugin_schedule WHERE finish_at IS NULL AND state = 2) AS polling,
+       (SELECT COUNT(*) FROM bk_plugin_schedule WHERE finish_at IS NULL AND state = 3) AS waiting,
+       (SELECT COUNT(*) FROM bk_plugin_notification) AS notifications";
+
 /// A JSON value as column text.
 pub(crate) fn to_text(v: &impl serde::Serialize) -> StoreResult<String> {
     serde_json::to_string(v).map_err(|e| StoreError::with_source("encoding JSON", e))

@@ -576,28 +576,17 @@ impl Store for PostgresStore {
 
     fn next_due(&self) -> BoxFuture<'_, StoreResult<Option<Timestamp>>> {
         Box::pin(async move {
-            let pending_callback: Option<i32> = sqlx::query_scalar(
-                "SELECT 1 FROM bk_plugin_callback c JOIN bk_plugin_schedule s ON s.trace_id = c.trace_id
-                 WHERE s.finish_at IS NULL AND s.state = 3 AND s.lease_id IS NULL LIMIT 1",
-            )
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err("next due"))?;
+            let pending_callback = sqlx::query(codec::PENDING_CALLBACK)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err("next due"))?;
             if pending_callback.is_some() {
                 return Ok(Some(Timestamp::from_millis(0)));
             }
-            let next: Option<i64> = sqlx::query_scalar(
-                "SELECT MIN(t) FROM (
-                     SELECT MIN(next_run_at) AS t FROM bk_plugin_schedule
-                     WHERE finish_at IS NULL AND state = 2 AND lease_id IS NULL
-                     UNION ALL
-                     -- A leased row may be due again when its lease expires.
-                     SELECT MIN(lease_until) + 1 FROM bk_plugin_schedule
-                     WHERE lease_id IS NOT NULL AND finish_at IS NULL) AS due",
-            )
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err("next due"))?;
+            let next: Option<i64> = sqlx::query_scalar(codec::NEXT_DUE)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err("next due"))?;
             Ok(ts(next))
         })
     }
@@ -667,13 +656,10 @@ impl Store for PostgresStore {
 
     fn next_notification(&self) -> BoxFuture<'_, StoreResult<Option<Timestamp>>> {
         Box::pin(async move {
-            let next: Option<i64> = sqlx::query_scalar(
-                "SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until >= due_at THEN lease_until + 1 ELSE due_at END)
-                 FROM bk_plugin_notification",
-            )
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err("next notification"))?;
+            let next: Option<i64> = sqlx::query_scalar(codec::NEXT_NOTIFICATION)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err("next notification"))?;
             Ok(ts(next))
         })
     }
@@ -693,15 +679,10 @@ impl Store for PostgresStore {
 
     fn counts(&self) -> BoxFuture<'_, StoreResult<Counts>> {
         Box::pin(async move {
-            let row = sqlx::query(
-                "SELECT
-                   (SELECT COUNT(*) FROM bk_plugin_schedule WHERE finish_at IS NULL AND state = 2) AS polling,
-                   (SELECT COUNT(*) FROM bk_plugin_schedule WHERE finish_at IS NULL AND state = 3) AS waiting,
-                   (SELECT COUNT(*) FROM bk_plugin_notification) AS notifications",
-            )
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err("counts"))?;
+            let row = sqlx::query(codec::COUNTS)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err("counts"))?;
             let get = |c: &str| -> StoreResult<u64> {
                 let v: i64 = row.try_get(c).map_err(db_err("read column"))?;
                 Ok(u64::try_from(v).unwrap_or(0))
