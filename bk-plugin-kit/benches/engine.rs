@@ -6,11 +6,14 @@
 //! 3. Resume lag with 10,000 concurrent polling invocations (interval 1 s): how late each
 //!    resume starts after its due time, p50 / p99 / max.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+use support::{engine, now_ms, percentile, wait_idle};
 
 use bk_plugin_kit::engine::store::{MemoryStore, Store};
-use bk_plugin_kit::engine::{Engine, EngineConfig, SqliteStore};
+use bk_plugin_kit::engine::{Engine, SqliteStore};
 use bk_plugin_kit::prelude::*;
 use bk_plugin_kit::serde_json::json;
 
@@ -36,13 +39,6 @@ pub struct PollInputs {
 /// (invoke_count of the resume, ms late).
 static LAGS: Mutex<Vec<(u32, i64)>> = Mutex::new(Vec::new());
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 /// Polls `rounds` times; records how late each resume is.
 #[derive(Debug, Default)]
 #[plugin(version = "2.0.0")]
@@ -66,25 +62,6 @@ impl Plugin for Poller {
     }
 }
 
-fn engine(store: Arc<dyn Store>) -> Engine {
-    let mut config = EngineConfig::default();
-    config.max_concurrency = 512;
-    config.claim_batch = 256;
-    Engine::builder(bk_plugin_kit::registry(), store)
-        .config(config)
-        .build()
-}
-
-async fn wait_idle(store: &Arc<dyn Store>) {
-    loop {
-        let c = store.counts().await.unwrap();
-        if c.polling + c.waiting_callback == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
 async fn invoke_all(engine: &Engine, n: usize, inputs: bk_plugin_kit::serde_json::Value) {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..n {
@@ -94,10 +71,6 @@ async fn invoke_all(engine: &Engine, n: usize, inputs: bk_plugin_kit::serde_json
     while let Some(r) = tasks.join_next().await {
         assert_eq!(r.unwrap().state, State::Poll);
     }
-}
-
-fn percentile(sorted: &[i64], p: f64) -> i64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn main() {

@@ -20,13 +20,16 @@
 //! invocations through `Engine::invoke` (the first run happens here), so the replicas do only
 //! resumes; they report every resume's lag on their stdout when told to stop.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+use support::{engine, now_ms, percentile, wait_idle};
 
 use bk_plugin_kit::engine::store::Store;
-use bk_plugin_kit::engine::{Engine, EngineConfig, MySqlStore, PostgresStore, Timestamp};
+use bk_plugin_kit::engine::{Engine, MySqlStore, PostgresStore, Timestamp};
 use bk_plugin_kit::prelude::*;
 use bk_plugin_kit::serde_json::json;
 
@@ -42,13 +45,6 @@ pub struct PollInputs {
 
 /// Lags (ms late) of the resumes this process ran.
 static LAGS: Mutex<Vec<i64>> = Mutex::new(Vec::new());
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 /// Waits until `start_at`, then polls `rounds - 1` more times; records how late each resume
 /// is.
@@ -77,15 +73,6 @@ impl Plugin for Poller {
         }
         Ok(())
     }
-}
-
-fn engine(store: Arc<dyn Store>) -> Engine {
-    let mut config = EngineConfig::default();
-    config.max_concurrency = 512;
-    config.claim_batch = 256;
-    Engine::builder(bk_plugin_kit::registry(), store)
-        .config(config)
-        .build()
 }
 
 async fn connect(url: &str) -> Arc<dyn Store> {
@@ -170,16 +157,6 @@ impl Replica {
     }
 }
 
-async fn wait_idle(store: &Arc<dyn Store>) {
-    loop {
-        let c = store.counts().await.unwrap();
-        if c.polling + c.waiting_callback == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
 /// Invokes `n` pollers; the i-th is first due at `start_at(i)`.
 async fn seed(
     engine: &Engine,
@@ -203,10 +180,6 @@ async fn seed(
     while let Some(r) = tasks.join_next().await {
         assert_eq!(r.unwrap().state, State::Poll);
     }
-}
-
-fn percentile(sorted: &[i64], p: f64) -> i64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn run(rt: &tokio::runtime::Runtime, name: &str, url: &str, replicas: usize) {
