@@ -92,6 +92,7 @@ async fn the_page_compares_versions_through_the_dev_diff_endpoint() {
     let mut stag = dev();
     stag.environment = "stag".into();
     stag.app_secret = Some("s".into());
+    stag.require_exempt = true;
     let base = start(stag).await;
     let r = reqwest::get(format!("{base}/bk_plugin/diff/1.0.0/1.1.0"))
         .await

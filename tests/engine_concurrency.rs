@@ -29,8 +29,9 @@ static RUNNING: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Default::defaul
 /// Traces found running twice at once, with the run that found it.
 static OVERLAPS: LazyLock<Mutex<Vec<(String, u32)>>> = LazyLock::new(Default::default);
 
-/// Four steps: EMPTY → CALLBACK, callback → POLL(0), poll → CALLBACK, callback → SUCCESS.
-/// Each run records itself and sleeps a little inside `execute` to widen the race window.
+/// Four steps: EMPTY → CALLBACK, callback → POLL(0), poll → CALLBACK (with a new callback
+/// URL: a URL resumes only the wait its run entered), callback → SUCCESS. Each run records
+/// itself and sleeps a little inside `execute` to widen the race window.
 #[plugin(version = "7.0.0")]
 pub struct Stress;
 
@@ -54,14 +55,13 @@ impl Plugin for Stress {
         let runs = ctx.storage_mut().entry("runs").or_insert_with(|| json!([]));
         runs.as_array_mut().unwrap().push(n.into());
         match n {
-            1 => {
+            1 | 3 => {
                 let prepared = ctx.prepare_callback()?;
                 ctx.outputs_mut()
                     .insert("callback_url".into(), prepared.url.into());
                 ctx.wait_callback();
             }
             2 => ctx.wait_poll(Duration::ZERO),
-            3 => ctx.wait_callback(),
             _ => {}
         }
         RUNNING.lock().unwrap().remove(&trace);
@@ -105,11 +105,7 @@ fn concurrent_callbacks_and_resumes_never_run_an_invocation_twice_at_once() {
         for task in invoking {
             let first = task.await.unwrap();
             assert_eq!(first.state, State::Callback);
-            let url = first.outputs.unwrap()["callback_url"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            traces.push((first.trace_id, token_of(&url).to_owned()));
+            traces.push(first.trace_id);
         }
         let traces = Arc::new(traces);
 
@@ -123,7 +119,7 @@ fn concurrent_callbacks_and_resumes_never_run_an_invocation_twice_at_once() {
             hammers.push(tokio::spawn(async move {
                 let mut i = h * 7;
                 while !stop.load(Ordering::Relaxed) {
-                    let (trace, token) = &traces[i % traces.len()];
+                    let trace = &traces[i % traces.len()];
                     let e = &engines[i % 2];
                     i += 1;
                     let row = e.schedule(trace).await.unwrap().unwrap();
@@ -131,11 +127,13 @@ fn concurrent_callbacks_and_resumes_never_run_an_invocation_twice_at_once() {
                         tokio::task::yield_now().await;
                         continue;
                     }
-                    match e.callback(token, json!({ "from": h })).await {
+                    // The URL of the newest wait the row shows (it may move on meanwhile).
+                    let url = row.outputs["callback_url"].as_str().unwrap();
+                    match e.callback(token_of(url), json!({ "from": h })).await {
                         Ok(()) => {
                             accepted.fetch_add(1, Ordering::Relaxed);
                         }
-                        Err(CallbackError::NotWaiting { .. }) => {}
+                        Err(CallbackError::NotWaiting { .. } | CallbackError::OtherWait) => {}
                         Err(other) => panic!("callback for {trace}: {other}"),
                     }
                     if i % 5 == 0 {
@@ -148,7 +146,7 @@ fn concurrent_callbacks_and_resumes_never_run_an_invocation_twice_at_once() {
         // Wait until every invocation finished.
         loop {
             let mut unfinished = 0;
-            for (trace, _) in traces.iter() {
+            for trace in traces.iter() {
                 let row = engines[0].schedule(trace).await.unwrap().unwrap();
                 if !row.state.is_finished() {
                     unfinished += 1;
@@ -171,7 +169,7 @@ fn concurrent_callbacks_and_resumes_never_run_an_invocation_twice_at_once() {
             handle.shutdown().await;
         }
 
-        let ours: HashSet<&str> = traces.iter().map(|(t, _)| t.as_str()).collect();
+        let ours: HashSet<&str> = traces.iter().map(String::as_str).collect();
         let overlaps: Vec<_> = OVERLAPS
             .lock()
             .unwrap()
@@ -190,7 +188,7 @@ fn concurrent_callbacks_and_resumes_never_run_an_invocation_twice_at_once() {
         );
 
         let executions = EXECUTIONS.lock().unwrap().clone();
-        for (trace, _) in traces.iter() {
+        for trace in traces.iter() {
             for n in 1..=4u32 {
                 assert_eq!(
                     executions.get(&(trace.clone(), n)).copied(),

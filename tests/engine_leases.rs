@@ -8,7 +8,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use bk_plugin_engine::store::{Claim, LeaseRequest, PushOutcome, ScheduleRecord, Store};
-use bk_plugin_engine::{EngineConfig, Timestamp, new_id};
+use bk_plugin_engine::{EngineConfig, Timestamp, new_callback_id, new_id};
 use bk_plugin_kit::prelude::*;
 use bk_plugin_kit::serde_json::{Map, Value, json};
 use bk_plugin_tests::rig::{EPOCH, Rig, test_config};
@@ -429,16 +429,17 @@ fn a_callback_delivered_during_a_callback_round_waits_for_the_next_round() {
         let trace = first.trace_id;
         let gate = gate(&trace);
         rig.engine
-            .deliver_callback(&trace, &new_id(), json!("first"))
+            .deliver_callback(&trace, &new_callback_id(1), json!("first"))
             .await
             .unwrap();
         let worker = rig.engine.clone();
         let running = tokio::spawn(async move { worker.run_due().await });
         gate.entered.notified().await;
 
-        // The round is running (leased); a second callback is accepted and queued.
+        // The round is running (leased); a callback for the wait it enters (its id issued by
+        // this run, round 2) is accepted and queued.
         rig.engine
-            .deliver_callback(&trace, &new_id(), json!("second"))
+            .deliver_callback(&trace, &new_callback_id(2), json!("second"))
             .await
             .unwrap();
         assert_eq!(

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bk_plugin_engine::store::ScheduleRecord;
-use bk_plugin_engine::{EngineConfig, Timestamp, new_id};
+use bk_plugin_engine::{EngineConfig, Timestamp, new_callback_id, new_id};
 use bk_plugin_kit::Wait;
 use bk_plugin_kit::prelude::*;
 use bk_plugin_kit::serde_json::{Map, Value, json};
@@ -167,7 +167,7 @@ fn a_callback_round_ending_in_success_notifies_the_caller_once() {
         let rig = Rig::new(store);
         let trace = invoke(&rig, NOTIFYING, &["callback", "success"]).await;
         rig.engine
-            .deliver_callback(&trace, &new_id(), json!({}))
+            .deliver_callback(&trace, &new_callback_id(1), json!({}))
             .await
             .unwrap();
         assert_eq!(rig.run_due().await, 1);
@@ -213,7 +213,7 @@ fn unfinished_rounds_send_no_notification() {
         rig.advance(Duration::from_secs(1));
         assert_eq!(rig.run_due().await, 1);
         rig.engine
-            .deliver_callback(&trace, &new_id(), json!({}))
+            .deliver_callback(&trace, &new_callback_id(2), json!({}))
             .await
             .unwrap();
         assert_eq!(rig.run_due().await, 1);
@@ -440,7 +440,7 @@ fn a_callback_row_of_a_version_not_served_fails_and_notifies() {
         rig.dyn_store.create(record).await.unwrap();
         assert_eq!(rig.run_due().await, 0, "waits for its callback");
         rig.engine
-            .deliver_callback(&trace, &new_id(), json!({}))
+            .deliver_callback(&trace, &new_callback_id(1), json!({}))
             .await
             .unwrap();
         assert_eq!(rig.run_due().await, 1);

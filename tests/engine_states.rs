@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bk_plugin_engine::store::{PushOutcome, Store};
-use bk_plugin_engine::{CallbackError, Invoked, new_id};
+use bk_plugin_engine::{CallbackError, Invoked, new_callback_id, new_id};
 use bk_plugin_kit::prelude::*;
 use bk_plugin_kit::serde_json::{Value, json};
 use bk_plugin_tests::rig::{EPOCH, Rig};
@@ -125,8 +125,23 @@ async fn invoke(rig: &Rig, steps: &[&str]) -> Invoked {
         .expect("served")
 }
 
+/// A callback id as the run that put `trace_id` in its current state would have issued it.
+async fn current_callback_id(rig: &Rig, trace_id: &str) -> String {
+    new_callback_id(rig.record(trace_id).await.invoke_count)
+}
+
 async fn callback(rig: &Rig, trace_id: &str, data: Value) -> String {
-    let id = new_id();
+    let id = current_callback_id(rig, trace_id).await;
+    deliver(rig, trace_id, id, data).await
+}
+
+/// Delivers a callback issued by run `round` (a later wait's callback may arrive before the
+/// run that prepares it has stored its step: it is queued for that wait).
+async fn callback_for(rig: &Rig, trace_id: &str, round: u32, data: Value) -> String {
+    deliver(rig, trace_id, new_callback_id(round), data).await
+}
+
+async fn deliver(rig: &Rig, trace_id: &str, id: String, data: Value) -> String {
     rig.engine
         .deliver_callback(trace_id, &id, data)
         .await
@@ -325,7 +340,11 @@ fn poll_callback_poll_success_chain() {
         // A callback now finds the schedule polling.
         let late = rig
             .engine
-            .deliver_callback(trace, &new_id(), json!({"n": 2}))
+            .deliver_callback(
+                trace,
+                &current_callback_id(&rig, trace).await,
+                json!({"n": 2}),
+            )
             .await;
         assert!(
             matches!(
@@ -357,8 +376,9 @@ fn two_callbacks_are_processed_one_at_a_time_in_arrival_order() {
         let rig = Rig::new(store);
         let first = invoke(&rig, &["callback", "callback", "success"]).await;
         let trace = first.trace_id.as_str();
-        let a = callback(&rig, trace, json!({"which": "a"})).await;
-        let b = callback(&rig, trace, json!({"which": "b"})).await;
+        // `a` for the first wait, `b` for the one the next run enters.
+        let a = callback_for(&rig, trace, 1, json!({"which": "a"})).await;
+        let b = callback_for(&rig, trace, 2, json!({"which": "b"})).await;
         assert_eq!(rig.counts().await.waiting_callback, 1);
 
         assert_eq!(rig.run_due().await, 2, "one run per callback");
@@ -383,8 +403,8 @@ fn callbacks_queued_beyond_the_last_callback_round_are_dropped() {
         let rig = Rig::new(store);
         let first = invoke(&rig, &["callback", "callback", "success"]).await;
         let trace = first.trace_id.as_str();
-        for which in ["a", "b", "c"] {
-            callback(&rig, trace, json!({ "which": which })).await;
+        for (round, which) in [(1, "a"), (2, "b"), (2, "c")] {
+            callback_for(&rig, trace, round, json!({ "which": which })).await;
         }
         assert_eq!(
             rig.run_due().await,
@@ -445,7 +465,7 @@ fn wait_callback_then_wait_poll_in_one_run_ends_in_poll() {
         );
         let refused = rig
             .engine
-            .deliver_callback(trace, &new_id(), json!({}))
+            .deliver_callback(trace, &current_callback_id(&rig, trace).await, json!({}))
             .await;
         assert!(
             matches!(
@@ -822,7 +842,7 @@ fn schedule_fields_after_success() {
         // Queued through the store itself (what the callback endpoint does after the token).
         let pushed = rig
             .store
-            .push_callback(trace, &new_id(), json!(1), rig.now())
+            .push_callback(trace, &new_callback_id(1), json!(1), rig.now())
             .await;
         assert_eq!(pushed.unwrap(), PushOutcome::Queued);
         rig.run_due().await;

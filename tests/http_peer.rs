@@ -21,7 +21,7 @@ struct Peerless {
 }
 
 fn dev_config() -> Config {
-    let mut c = Config::default();
+    let mut c = Config::dev();
     c.app_code = Some("bk-plugin-peer".into());
     c.description = Some("local peer plugin used to record reference responses".into());
     c.app_secret = Some(PEER_SECRET.into());
@@ -173,7 +173,10 @@ async fn invoke_answers_equal_the_peer() {
         .post(
             "/bk_plugin/invoke/1.0.0",
             request("invoke_missing_context_en").to_string(),
-            &[("accept-language", "en")],
+            &[
+                ("accept-language", "en"),
+                ("content-type", "application/json"),
+            ],
         )
         .await;
     assert_eq!(
@@ -190,7 +193,13 @@ async fn invoke_answers_equal_the_peer() {
         .await;
     assert_eq!((status, text.as_str()), (404, ""));
     // Not JSON: 400 {"detail": "JSON parse error - ..."} (the parser's own wording differs).
-    let (status, text) = s.post("/bk_plugin/invoke/1.0.0", "{not json", &[]).await;
+    let (status, text) = s
+        .post(
+            "/bk_plugin/invoke/1.0.0",
+            "{not json",
+            &[("content-type", "application/json")],
+        )
+        .await;
     assert_eq!(status, 400);
     assert!(
         parse(&text)["detail"]
@@ -247,8 +256,13 @@ async fn caller_mistakes_are_4xx_never_500() {
             "/bk_plugin/invoke/2.0.0",
             "/bk_plugin/plugin_api_dispatch/",
         ] {
-            let (status, text) = s.post(path, b.to_string(), &[]).await;
-            assert!(status < 500, "body #{i} {b:?} to {path}: {status} {text}");
+            for ct in ["application/json", "text/plain"] {
+                let (status, text) = s.post(path, b.to_string(), &[("content-type", ct)]).await;
+                assert!(
+                    status < 500,
+                    "body #{i} {b:?} ({ct}) to {path}: {status} {text}"
+                );
+            }
         }
         for token in ["", "x", "gAAAAA", &"A".repeat(200), "%00", "..%2f.."] {
             let (status, text) = s
@@ -311,8 +325,22 @@ async fn poll_and_callback_flows_equal_the_peer() {
     let (_, waiting) = s.get_json(&format!("/bk_plugin/schedule/{trace}")).await;
     assert_eq!(normalise(waiting), expected("schedule_callback_waiting"));
     let path = format!("/bk_plugin{}", url.trim_start_matches("/dev"));
-    let (status, text) = s.post(&path, "not json", &[]).await;
+    // The peer parses the body whatever its Content-Type. Without the gateway's JWT (dev) we
+    // take JSON only, so a web page cannot post here cross-site (protocol.md, differences).
+    let (status, text) = s
+        .post(&path, "not json", &[("content-type", "application/json")])
+        .await;
     assert_eq!((status, parse(&text)), (400, expected("callback_bad_body")));
+    let (status, text) = s
+        .post(&path, "not json", &[("content-type", "text/plain")])
+        .await;
+    assert_eq!(
+        (status, parse(&text)),
+        (
+            415,
+            json!({"detail": "不支持请求中的媒体类型 “text/plain”。"})
+        )
+    );
     let (status, ok) = s.post_json(&path, &request("callback_ok")).await;
     assert_eq!((status, ok), (200, expected("callback_ok")));
     let done = wait_for_state(&s, &trace, 4).await;

@@ -41,8 +41,12 @@ fn now() -> u64 {
 }
 
 fn jwt(keys: &Keys, app: &str, user: &str, exp: u64) -> String {
+    jwt_from(keys, app, user, exp, now() - 10)
+}
+
+fn jwt_from(keys: &Keys, app: &str, user: &str, exp: u64, nbf: u64) -> String {
     let claims = json!({
-        "iss": "APIGW", "exp": exp, "nbf": now() - 10,
+        "iss": "APIGW", "exp": exp, "nbf": nbf,
         "app": {"bk_app_code": app, "verified": true},
         "user": {"username": user, "verified": true},
     });
@@ -60,6 +64,7 @@ async fn whoami(Path(biz): Path<i64>, Extension(caller): Extension<Caller>) -> J
     let auth: Value = bk_plugin_kit::serde_json::from_str(&caller.bkapi_authorization()).unwrap();
     Json(json!({
         "biz": biz, "user": caller.username, "app": caller.app_code,
+        "user_verified": caller.user_verified, "gateway_user": caller.gateway_username,
         "forwards_jwt": auth["jwt"].as_str().is_some_and(|j| !j.is_empty()),
         "as_app": auth["bk_app_code"],
     }))
@@ -69,10 +74,9 @@ async fn start(config: Config) -> String {
     serve(Server::new(config).plugin_api(Router::new().route("/whoami/{biz}", get(whoami)))).await
 }
 
+/// Production as `Config::default()` gives it, with the secret and key set in code.
 fn prod(keys: &Keys) -> Config {
     let mut c = Config::default();
-    c.environment = "prod".into();
-    c.require_exempt = false;
     c.app_secret = Some("s".into());
     c.app_code = Some("my-plugin".into());
     c.apigw_public_key = Some(keys.public_pem.clone());
@@ -169,6 +173,7 @@ async fn production_requires_a_valid_gateway_jwt() {
     let (status, text) = call("POST", &invoke, Some(&good), Some(&invoke_body()), &[]).await;
     assert_eq!(status, 200, "{text}");
     let expired = jwt(&keys, "bk_sops", "admin", now() - 120);
+    let not_yet = jwt_from(&keys, "bk_sops", "admin", now() + 600, now() + 300);
     let wrong_key = jwt(&other, "bk_sops", "admin", now() + 300);
     let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
     parts[1] = {
@@ -179,7 +184,7 @@ async fn production_requires_a_valid_gateway_jwt() {
         )
     };
     let tampered = parts.join(".");
-    for bad in [expired, wrong_key, tampered, "garbage".to_owned()] {
+    for bad in [expired, not_yet, wrong_key, tampered, "garbage".to_owned()] {
         assert_eq!(
             call("POST", &invoke, Some(&bad), Some(&invoke_body()), &[]).await,
             (403, gateway_text.to_owned())
@@ -202,10 +207,11 @@ async fn production_requires_a_valid_gateway_jwt() {
         ),
         (
             200,
-            json!({"biz": 7, "user": "admin", "app": "bk_sops", "forwards_jwt": true, "as_app": "my-plugin"})
+            json!({"biz": 7, "user": "admin", "app": "bk_sops", "user_verified": true, "gateway_user": null, "forwards_jwt": true, "as_app": "my-plugin"})
         )
     );
-    // Dispatch forwards as the named user and wraps the answer.
+    // Dispatch forwards as the named user and wraps the answer. A name other than the
+    // verified one is not verified; the verified one is kept beside it.
     let (status, text) = call(
         "POST",
         &format!("{base}/bk_plugin/plugin_api_dispatch/"),
@@ -218,7 +224,27 @@ async fn production_requires_a_valid_gateway_jwt() {
     assert_eq!(status, 200, "{text}");
     assert_eq!(
         v["data"],
-        json!({"biz": 9, "user": "someone", "app": "bk_sops", "forwards_jwt": true, "as_app": "my-plugin"})
+        json!({"biz": 9, "user": "someone", "app": "bk_sops", "user_verified": false, "gateway_user": "admin", "forwards_jwt": true, "as_app": "my-plugin"})
+    );
+    let (_, text) = call(
+        "POST",
+        &format!("{base}/bk_plugin/plugin_api_dispatch/"),
+        Some(&good),
+        Some(
+            &json!({"url": "/bk_plugin/plugin_api/whoami/9", "method": "GET", "username": "admin"}),
+        ),
+        &[],
+    )
+    .await;
+    let v: Value = bk_plugin_kit::serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (
+            &v["data"]["user"],
+            &v["data"]["user_verified"],
+            &v["data"]["gateway_user"]
+        ),
+        (&json!("admin"), &json!(true), &Value::Null),
+        "the verified user named again stays verified"
     );
     assert_eq!(v["message"], "success");
     let (status, text) = call(
@@ -329,7 +355,7 @@ async fn allow_scope_limits_listed_apps_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sub_path_metrics_openapi_and_dev_logs() {
     let _logs = bk_plugin_kit::http::init_logging(true);
-    let mut config = Config::default();
+    let mut config = Config::dev();
     config.database_url = temp_db();
     config.sub_path = Some("/my-plugin".into());
     let base = start(config).await;
@@ -457,7 +483,7 @@ impl bk_plugin_kit::Plugin for Slow {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_shutdown_finishes_in_flight_requests() {
-    let mut config = Config::default();
+    let mut config = Config::dev();
     config.database_url = temp_db();
     let app = Server::new(config).build().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -511,7 +537,7 @@ async fn database_url_selects_mysql() {
 
 #[tokio::test]
 async fn an_unsupported_database_url_is_a_clear_startup_error() {
-    let mut config = Config::default();
+    let mut config = Config::dev();
     config.database_url = "redis://127.0.0.1:6379/0".into();
     let err = Server::new(config).build().await.unwrap_err().to_string();
     assert!(
@@ -523,7 +549,7 @@ async fn an_unsupported_database_url_is_a_clear_startup_error() {
 
 /// A server on `database_url` runs a polling invocation to SUCCESS.
 async fn a_poll_runs_to_success_on(database_url: String) {
-    let mut config = Config::default();
+    let mut config = Config::dev();
     config.database_url = database_url;
     let base = start(config).await;
     let body = json!({"inputs": {"mode": "poll", "polls": 1, "interval": 0}, "context": {}});

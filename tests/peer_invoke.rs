@@ -12,7 +12,7 @@ use bk_plugin_tests::support::{block_on, fixture};
 fn invoke_data(version: &str, request: &Value) -> Value {
     struct Issuer;
     impl CallbackIssuer for Issuer {
-        fn prepare(&self, trace_id: &str) -> Result<PreparedCallback, PluginError> {
+        fn prepare(&self, trace_id: &str, _round: u32) -> Result<PreparedCallback, PluginError> {
             Ok(PreparedCallback {
                 id: "c".repeat(32),
                 url: format!("/dev/callback/{trace_id}/"),

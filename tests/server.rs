@@ -10,7 +10,7 @@ pub fn temp_sqlite_url() -> String {
 
 /// The default (dev) configuration with a fresh SQLite file.
 pub fn dev_config() -> Config {
-    let mut c = Config::default();
+    let mut c = Config::dev();
     c.database_url = temp_sqlite_url();
     c
 }

@@ -38,8 +38,10 @@ pub struct PreparedCallback {
 /// Issues callback URLs; provided by the runtime (the engine signs tokens like the Python
 /// framework). Implement it to test plugins with your own URLs.
 pub trait CallbackIssuer: Send + Sync {
-    /// A new callback id and URL for invocation `trace_id`.
-    fn prepare(&self, trace_id: &str) -> Result<PreparedCallback, PluginError>;
+    /// A new callback id and URL for invocation `trace_id`, issued by its run number `round`
+    /// ([`Context::invoke_count`]). The engine accepts a callback only for the wait the run
+    /// that issued it entered, so its ids record the round.
+    fn prepare(&self, trace_id: &str, round: u32) -> Result<PreparedCallback, PluginError>;
 }
 
 /// The invocation as `execute` sees it: identity, caller data, state, storage and outputs.
@@ -146,11 +148,13 @@ impl<P: Plugin> Context<P> {
     }
 
     /// Prepares a callback URL for an external system; pair it with
-    /// [`wait_callback`](Context::wait_callback). Fails when the runtime has no callback
-    /// issuer configured.
+    /// [`wait_callback`](Context::wait_callback) in the same run: a URL resumes only the wait
+    /// of the run that prepared it (a URL of an earlier wait is refused). Posting the same
+    /// URL again while its callback is queued is harmless (accepted, queued once). Fails when
+    /// the runtime has no callback issuer configured.
     pub fn prepare_callback(&self) -> Result<PreparedCallback, PluginError> {
         match &self.issuer {
-            Some(issuer) => issuer.prepare(&self.trace_id),
+            Some(issuer) => issuer.prepare(&self.trace_id, self.invoke_count),
             None => Err(PluginError::new(
                 "prepare_callback: no callback issuer is configured in this runtime",
             )),

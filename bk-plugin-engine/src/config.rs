@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::notify::NotifyPolicy;
+
 /// Tuning of the engine. `Default` gives production values.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -24,6 +26,12 @@ pub struct EngineConfig {
     pub callback_retry_delay: Duration,
     /// Finish notifications: timeout per attempt (default 10 s).
     pub notify_timeout: Duration,
+    /// Finish notifications sent at once by this process (default 64); more wait their turn,
+    /// so slow receivers cannot grow memory or connections without bound.
+    pub notify_concurrency: usize,
+    /// Where finish notifications may be sent ([`NotifyPolicy`]; default: anywhere except
+    /// link-local, cloud metadata and loopback addresses).
+    pub notify_policy: NotifyPolicy,
     /// Finish notifications: attempts before giving up (default 8).
     pub notify_attempts: u32,
     /// Finish notifications: delay after the first failure, doubled each time (default 1 s) ...
@@ -45,6 +53,8 @@ impl Default for EngineConfig {
             callback_attempts: 3,
             callback_retry_delay: Duration::from_millis(500),
             notify_timeout: Duration::from_secs(10),
+            notify_concurrency: 64,
+            notify_policy: NotifyPolicy::new(),
             notify_attempts: 8,
             notify_backoff: Duration::from_secs(1),
             notify_backoff_max: Duration::from_secs(60),

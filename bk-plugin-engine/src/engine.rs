@@ -14,12 +14,12 @@ use tracing::Instrument;
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::commit::Batcher;
 use crate::config::EngineConfig;
-use crate::notify::{FinishNotifier, HttpNotifier};
+use crate::notify::{FinishNotifier, HttpNotifier, redact_url};
 use crate::store::{
-    Claim, Delivery, LeaseRequest, NewNotification, PushOutcome, ScheduleRecord, Store, StoreError,
-    StoreResult, Transition,
+    Claim, Delivery, LeaseRequest, NewNotification, PushOutcome, QueuedCallback, ScheduleRecord,
+    Store, StoreError, StoreResult, Transition,
 };
-use crate::token::{CallbackKey, CallbackSigner, TokenError, new_id};
+use crate::token::{CallbackKey, CallbackSigner, TokenError, callback_round, new_id};
 
 /// The answer to an invoke: what the HTTP runtime puts in `data`.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +50,10 @@ pub enum CallbackError {
         /// The state found (`None`: no schedule).
         state: Option<State>,
     },
+    /// The token was issued for another wait of the invocation than the one it is in (a URL
+    /// of an earlier wait replayed, or not issued by this runtime's signer).
+    #[error("callback fail,schedule plugin state[3]: the token is not for the current wait")]
+    OtherWait,
     /// The store failed.
     #[error("callback fail,unknown error,exception:{0}")]
     Store(#[from] StoreError),
@@ -153,9 +157,12 @@ impl EngineBuilder {
                 .clone()
                 .map(|s| Arc::new(s) as Arc<dyn CallbackIssuer>)
         });
-        let notifier = self
-            .notifier
-            .unwrap_or_else(|| Arc::new(HttpNotifier::new(self.config.notify_timeout)));
+        let notifier = self.notifier.unwrap_or_else(|| {
+            Arc::new(HttpNotifier::with_policy(
+                self.config.notify_timeout,
+                self.config.notify_policy.clone(),
+            ))
+        });
         let permits = Arc::new(Semaphore::new(self.config.max_concurrency.max(1)));
         Engine {
             inner: Arc::new(Inner {
@@ -307,11 +314,15 @@ impl Engine {
             });
         if let Err(e) = created {
             tracing::error!(trace_id, error = %e, "schedule create failed");
+            // The store's own text stays in the log: it can name hosts and tables.
+            let err = format!(
+                "schedule create error: the schedule store failed (logged with trace_id {trace_id})"
+            );
             return Ok(Invoked {
                 trace_id,
                 state: State::Fail,
                 outputs: None,
-                err: Some(format!("schedule create error: {e}")),
+                err: Some(err),
                 storage,
             });
         }
@@ -360,11 +371,26 @@ impl Engine {
         data: Value,
     ) -> Result<(), CallbackError> {
         let inner = &self.inner;
+        let round = callback_round(callback_id).ok_or(CallbackError::OtherWait)?;
         let attempts = inner.config.callback_attempts.max(1);
         let mut last = None;
         for attempt in 0..attempts {
             if attempt > 0 {
                 tokio::time::sleep(inner.config.callback_retry_delay).await;
+            }
+            // Ids of run `round` are for the wait that run enters: the row's current wait
+            // (`invoke_count == round`), or the run still in progress (`round` one ahead; if
+            // it ends in another state its inbox is dropped, as every callback that finds the
+            // schedule elsewhere). An earlier wait's id is refused at once. This check is
+            // advisory (the row may move on meanwhile); the claim side checks again and
+            // discards what slipped through.
+            if let Some(r) = inner.store.get(trace_id).await? {
+                if r.state == State::Callback && round < r.invoke_count {
+                    return Err(CallbackError::OtherWait);
+                }
+                if round > r.invoke_count.saturating_add(1) {
+                    return Err(CallbackError::OtherWait);
+                }
             }
             let now = inner.clock.now();
             match inner
@@ -376,6 +402,8 @@ impl Engine {
                     inner.wake.notify_one();
                     return Ok(());
                 }
+                // The same URL posted again while its callback waits: a network retry.
+                PushOutcome::AlreadyQueued => return Ok(()),
                 PushOutcome::NotWaiting(state) => last = state,
             }
         }
@@ -423,6 +451,24 @@ impl Engine {
             callback,
         } = claim;
         let trace_id = record.trace_id.clone();
+        if let Some(c) = callback.as_ref().filter(|c| !for_current_wait(&record, c)) {
+            // Queued for an earlier wait (a replayed URL that raced the step which ended that
+            // wait): consumed without running the plugin.
+            tracing::warn!(trace_id, "a callback of an earlier wait was discarded");
+            let transition = Transition {
+                state: State::Callback,
+                storage: record.storage,
+                outputs: record.outputs,
+                invoke_count: record.invoke_count,
+                err: String::new(),
+                finish_at: None,
+                next_run_at: None,
+                previous_state: State::Callback,
+                consumed_callback: Some(c.seq),
+                notification: None,
+            };
+            return self.store_step(trace_id, lease_id, transition).await;
+        }
         let invoke_count = record.invoke_count.saturating_add(1);
         let consumed = callback.as_ref().map(|c| c.seq);
         let previous_state = record.state;
@@ -488,7 +534,14 @@ impl Engine {
                 consumed_callback: consumed,
             },
         };
+        self.store_step(trace_id, lease_id, transition).await;
+    }
+
+    /// Writes the transition of a claimed schedule (group-committed, fenced by the lease).
+    async fn store_step(&self, trace_id: String, lease_id: i64, transition: Transition) {
+        let inner = &self.inner;
         let state = transition.state;
+        let invoke_count = transition.invoke_count;
         let notifies = transition.notification.is_some();
         let store = &inner.store;
         match inner
@@ -578,7 +631,7 @@ impl Engine {
             Ok(()) => {
                 tracing::info!(
                     trace_id = n.trace_id,
-                    url = n.url,
+                    url = redact_url(&n.url),
                     "finish notification delivered"
                 );
                 Delivery::Delivered
@@ -587,7 +640,7 @@ impl Engine {
                 Some(delay) => {
                     tracing::warn!(
                         trace_id = n.trace_id,
-                        url = n.url,
+                        url = redact_url(&n.url),
                         attempts,
                         reason,
                         "finish notification failed; will retry"
@@ -597,7 +650,7 @@ impl Engine {
                 None => {
                     tracing::error!(
                         trace_id = n.trace_id,
-                        url = n.url,
+                        url = redact_url(&n.url),
                         attempts,
                         reason,
                         "finish notification failed; giving up"
@@ -610,6 +663,12 @@ impl Engine {
             tracing::error!(trace_id = n.trace_id, error = %e, "recording a notification attempt failed");
         }
     }
+}
+
+/// Whether `callback` (queued for `record`, which is in CALLBACK) was issued by the run that
+/// entered the current wait.
+fn for_current_wait(record: &ScheduleRecord, callback: &QueuedCallback) -> bool {
+    callback_round(&callback.callback_id) == Some(record.invoke_count)
 }
 
 /// One log line per step, as the Python framework's executor logs it.

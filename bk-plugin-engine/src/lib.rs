@@ -57,6 +57,6 @@ mod token;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use config::EngineConfig;
 pub use engine::{CallbackError, Engine, EngineBuilder, Invoked};
-pub use notify::{FinishNotifier, HttpNotifier, accepted as notification_accepted};
+pub use notify::{FinishNotifier, HttpNotifier, NotifyPolicy, accepted as notification_accepted};
 pub use runtime::EngineHandle;
-pub use token::{CallbackKey, CallbackSigner, TokenError, new_id};
+pub use token::{CallbackKey, CallbackSigner, TokenError, callback_round, new_callback_id, new_id};

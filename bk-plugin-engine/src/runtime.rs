@@ -147,17 +147,32 @@ impl Engine {
                 break;
             }
             while running.try_join_next().is_some() {}
+            // At most `notify_concurrency` in flight: a full house waits for one to finish
+            // (claimed rows are leased, so nothing is claimed that cannot be sent at once).
+            let room = inner
+                .config
+                .notify_concurrency
+                .max(1)
+                .saturating_sub(running.len());
+            if room == 0 {
+                tokio::select! {
+                    _ = running.join_next() => {}
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
+            let limit = room.min(inner.config.claim_batch);
             let now = inner.clock.now();
             let until = now.saturating_add(inner.config.notify_timeout * 2);
             let batch = inner
                 .store
-                .claim_notifications(now, until, inner.config.claim_batch)
+                .claim_notifications(now, until, limit)
                 .await
                 .unwrap_or_else(|e| {
                     tracing::error!(error = %e, "claiming finish notifications failed");
                     Vec::new()
                 });
-            let full = batch.len() == inner.config.claim_batch;
+            let full = batch.len() == limit;
             for n in batch {
                 let engine = self.clone();
                 running.spawn(async move { engine.send_notification(n).await });

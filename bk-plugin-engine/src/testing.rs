@@ -102,8 +102,8 @@ struct RecordingIssuer {
 }
 
 impl CallbackIssuer for RecordingIssuer {
-    fn prepare(&self, trace_id: &str) -> Result<PreparedCallback, PluginError> {
-        let p = self.signer.prepare(trace_id)?;
+    fn prepare(&self, trace_id: &str, round: u32) -> Result<PreparedCallback, PluginError> {
+        let p = self.signer.prepare(trace_id, round)?;
         self.recorder
             .prepared
             .lock()

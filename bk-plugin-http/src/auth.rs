@@ -4,9 +4,13 @@
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
-/// Who is calling, from the verified gateway JWT (or, for `plugin_api_dispatch`, the username
-/// the caller names). Available to `plugin_api` handlers as an extension:
-/// `Extension(caller): Extension<Caller>`.
+/// Who is calling, from the verified gateway JWT. Available to `plugin_api` handlers as an
+/// extension: `Extension(caller): Extension<Caller>`.
+///
+/// Through `plugin_api_dispatch` the caller (SOPS) names the user in the body. When that name
+/// differs from the user the gateway verified, `username` is the named user,
+/// `user_verified` is `false` and [`gateway_username`](Caller::gateway_username) keeps the
+/// verified one: only trust `username` for access decisions when `user_verified` is `true`.
 #[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Caller {
@@ -18,6 +22,9 @@ pub struct Caller {
     pub user_verified: bool,
     /// The raw `X-Bkapi-JWT`, to forward to other BlueKing APIs.
     pub jwt: Option<String>,
+    /// The user named in the gateway JWT, when `plugin_api_dispatch` replaced `username`
+    /// with another name (`None` otherwise).
+    pub gateway_username: Option<String>,
     /// This app's code and secret, for [`bkapi_authorization`](Caller::bkapi_authorization).
     app_credentials: Option<(String, String)>,
 }
@@ -28,12 +35,24 @@ impl std::fmt::Debug for Caller {
             .field("app_code", &self.app_code)
             .field("username", &self.username)
             .field("user_verified", &self.user_verified)
+            .field("gateway_username", &self.gateway_username)
             .field("jwt", &self.jwt.as_ref().map(|_| ".."))
             .finish_non_exhaustive()
     }
 }
 
 impl Caller {
+    /// This caller acting for `username` (`plugin_api_dispatch`): a different name than the
+    /// verified one is unverified.
+    pub(crate) fn acting_for(mut self, username: &str) -> Self {
+        if self.username.as_deref() != Some(username) {
+            self.gateway_username = self.username.take();
+            self.user_verified = false;
+            self.username = Some(username.to_owned());
+        }
+        self
+    }
+
     pub(crate) fn with_app_credentials(mut self, code: String, secret: String) -> Self {
         self.app_credentials = Some((code, secret));
         self
@@ -88,6 +107,8 @@ impl JwtVerifier {
         }
         let mut validation = Validation::new(header.alg);
         validation.validate_aud = false;
+        // A token is not accepted before its `nbf` (as after its `exp`).
+        validation.validate_nbf = true;
         let data = jsonwebtoken::decode::<Value>(token, &self.key, &validation).ok()?;
         let claims = data.claims;
         let app = claims.get("app");
@@ -114,6 +135,7 @@ impl JwtVerifier {
             username,
             user_verified,
             jwt: Some(token.to_owned()),
+            gateway_username: None,
             app_credentials: None,
         })
     }

@@ -17,19 +17,31 @@ pub enum ConfigError {
         reason: String,
     },
     /// A variable required outside dev is missing.
-    #[error("environment variable {0} is required when BKPAAS_ENVIRONMENT is not dev")]
+    #[error(
+        "environment variable {0} is required when BKPAAS_ENVIRONMENT is not dev (for local development set BKPAAS_ENVIRONMENT=dev)"
+    )]
     Missing(&'static str),
+    /// A dev server on an address other hosts can reach, without what makes that safe.
+    #[error(
+        "BKPAAS_ENVIRONMENT=dev on {0}, an address other hosts can reach: set BKPAAS_APP_SECRET (or BK_PLUGIN_CALLBACK_KEY) and BK_APIGW_PUBLIC_KEY, or listen on 127.0.0.1 (BK_PLUGIN_LISTEN)"
+    )]
+    ExposedDev(SocketAddr),
 }
 
 /// Runtime settings. [`Config::from_env`] reads them the way the Python framework does; every
-/// field can also be set in code.
-#[derive(Debug, Clone)]
+/// field can also be set in code, starting from [`Config::default`] (production rules) or
+/// [`Config::dev`] (local development).
+///
+/// `Debug` prints secrets as `***` and the database URL without its password.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Config {
     /// Where to listen: `0.0.0.0:$PORT` when `PORT` is set (BK PaaS), else `127.0.0.1:8000`;
     /// `BK_PLUGIN_LISTEN` overrides both.
     pub listen: SocketAddr,
-    /// `BKPAAS_ENVIRONMENT`: `dev`, `stag` or `prod` (default `dev`).
+    /// `BKPAAS_ENVIRONMENT`: `dev`, `stag` or `prod`. Unset or empty means `prod`: the dev
+    /// conveniences (no gateway JWT, the debug page, the dev callback key) are only ever on
+    /// when asked for, and then only on a loopback listener.
     pub environment: String,
     /// `BKPAAS_APP_ID` (or `BKPAAS_APP_CODE`): `meta.code`.
     pub app_code: Option<String>,
@@ -46,9 +58,15 @@ pub struct Config {
     /// The API gateway's RSA public key (PEM) verifying `X-Bkapi-JWT`:
     /// `BK_APIGW_PUBLIC_KEY`, or the file named by `BK_APIGW_PUBLIC_KEY_FILE`.
     pub apigw_public_key: Option<String>,
-    /// Serve gateway-only endpoints without a JWT: always in dev, in stag when
-    /// `BK_APIGW_REQUIRE_EXEMPT` is set (as the Python framework).
+    /// `BK_APIGW_REQUIRE_EXEMPT`: serve gateway-only endpoints without a JWT in **stag**
+    /// (as the Python framework). Default off; [`validate`](Config::validate) rejects it in
+    /// other environments. Dev on a loopback listener is exempt without it
+    /// ([`gateway_exempt`](Config::gateway_exempt)).
     pub require_exempt: bool,
+    /// `BK_PLUGIN_NOTIFY_ALLOW`: the only hosts / networks finish notifications may go to
+    /// (comma-separated host names, `*.suffix`, IPs, CIDRs); unset: anywhere except
+    /// link-local, cloud metadata and (outside dev) loopback addresses.
+    pub notify_allow: Option<String>,
     /// Largest accepted request body in bytes (`BK_PLUGIN_BODY_LIMIT`, default 10 MiB);
     /// larger bodies get 413.
     pub body_limit: usize,
@@ -62,17 +80,20 @@ pub struct Config {
 }
 
 impl Default for Config {
+    /// Production rules (`environment` `prod`), listening on `127.0.0.1:8000`, SQLite file
+    /// `bk_plugin.db`.
     fn default() -> Self {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
-            environment: "dev".into(),
+            environment: "prod".into(),
             app_code: None,
             app_secret: None,
             callback_key: None,
             callback_host: String::new(),
             database_url: "sqlite://bk_plugin.db".into(),
             apigw_public_key: None,
-            require_exempt: true,
+            require_exempt: false,
+            notify_allow: None,
             body_limit: 10 * 1024 * 1024,
             sub_path: None,
             description: None,
@@ -81,11 +102,49 @@ impl Default for Config {
     }
 }
 
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::redact::secret;
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("environment", &self.environment)
+            .field("app_code", &self.app_code)
+            .field("app_secret", &secret(&self.app_secret))
+            .field("callback_key", &secret(&self.callback_key))
+            .field("callback_host", &self.callback_host)
+            .field(
+                "database_url",
+                &crate::redact::database_url(&self.database_url),
+            )
+            .field(
+                "apigw_public_key",
+                &self.apigw_public_key.as_ref().map(|_| "<PEM>"),
+            )
+            .field("require_exempt", &self.require_exempt)
+            .field("notify_allow", &self.notify_allow)
+            .field("body_limit", &self.body_limit)
+            .field("sub_path", &self.sub_path)
+            .field("description", &self.description)
+            .field("allow_scope", &self.allow_scope)
+            .finish()
+    }
+}
+
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 impl Config {
+    /// The configuration for local development: [`Config::default`] with `environment`
+    /// `dev` (no gateway JWT needed on the loopback listener, the debug page, a dev-only
+    /// callback key when no secret is set).
+    pub fn dev() -> Config {
+        Config {
+            environment: "dev".into(),
+            ..Config::default()
+        }
+    }
+
     /// Reads the configuration from the environment (see each field).
     pub fn from_env() -> Result<Config, ConfigError> {
         Self::from_lookup(var)
@@ -136,11 +195,9 @@ impl Config {
                 None => None,
             },
         };
-        c.require_exempt = match c.environment.as_str() {
-            "dev" => true,
-            "stag" => get("BK_APIGW_REQUIRE_EXEMPT").is_some(),
-            _ => false,
-        };
+        // Read in stag only, as the Python framework's stag settings.
+        c.require_exempt = c.environment == "stag" && get("BK_APIGW_REQUIRE_EXEMPT").is_some();
+        c.notify_allow = get("BK_PLUGIN_NOTIFY_ALLOW");
         if let Some(limit) = get("BK_PLUGIN_BODY_LIMIT") {
             c.body_limit = limit.parse().map_err(|e| ConfigError::Invalid {
                 name: "BK_PLUGIN_BODY_LIMIT",
@@ -166,14 +223,42 @@ impl Config {
         self.environment == "dev"
     }
 
+    /// Whether gateway-only endpoints (invoke, callback, dispatch, `plugin_api`) are served
+    /// without a gateway JWT: in dev on a loopback listener, and in stag with
+    /// [`require_exempt`](Config::require_exempt). Never in prod.
+    pub fn gateway_exempt(&self) -> bool {
+        (self.is_dev() && self.listen.ip().is_loopback())
+            || (self.environment == "stag" && self.require_exempt)
+    }
+
+    /// Whether callback tokens would be signed with the public dev-only key (dev with no app
+    /// secret and no callback key).
+    pub fn uses_dev_callback_key(&self) -> bool {
+        self.app_secret.is_none() && self.callback_key.is_none()
+    }
+
     /// Checks the settings that must hold before serving.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if !self.is_dev() && self.app_secret.is_none() && self.callback_key.is_none() {
+        if self.is_dev() && !self.listen.ip().is_loopback() {
+            if self.uses_dev_callback_key() || self.apigw_public_key.is_none() {
+                return Err(ConfigError::ExposedDev(self.listen));
+            }
+        } else if !self.is_dev() && self.uses_dev_callback_key() {
             return Err(ConfigError::Missing("BKPAAS_APP_SECRET"));
         }
-        if !self.require_exempt && self.apigw_public_key.is_none() {
+        if self.require_exempt && self.environment != "stag" {
+            return Err(ConfigError::Invalid {
+                name: "BK_APIGW_REQUIRE_EXEMPT",
+                reason: format!(
+                    "the gateway exemption is honoured in stag only (environment is {:?})",
+                    self.environment
+                ),
+            });
+        }
+        if !self.gateway_exempt() && self.apigw_public_key.is_none() {
             return Err(ConfigError::Missing("BK_APIGW_PUBLIC_KEY"));
         }
+        self.notify_policy()?;
         crate::scope::AllowScope::parse(&self.allow_scope).map_err(|reason| {
             ConfigError::Invalid {
                 name: "BK_PLUGIN_ALLOW_SCOPE",
@@ -181,5 +266,18 @@ impl Config {
             }
         })?;
         Ok(())
+    }
+
+    /// Where finish notifications may go: [`notify_allow`](Config::notify_allow), loopback
+    /// in dev only.
+    pub fn notify_policy(&self) -> Result<bk_plugin_engine::NotifyPolicy, ConfigError> {
+        let policy = bk_plugin_engine::NotifyPolicy::new().allow_loopback(self.is_dev());
+        match &self.notify_allow {
+            None => Ok(policy),
+            Some(list) => policy.allow(list).map_err(|reason| ConfigError::Invalid {
+                name: "BK_PLUGIN_NOTIFY_ALLOW",
+                reason,
+            }),
+        }
     }
 }

@@ -16,6 +16,7 @@ mod debug;
 mod logging;
 mod metrics;
 mod openapi;
+mod redact;
 mod reply;
 mod routes;
 mod run;

@@ -5,6 +5,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+/// What a caller is told when the schedule store fails; the store's own error (which can name
+/// hosts, users and tables) is logged with the answer's `trace_id` instead.
+pub(crate) const STORE_FAILED: &str =
+    "the schedule store is unavailable; the plugin's log has the details under this id";
+
 /// A JSON response with `status`, serialised compactly (UTF-8, no `\u` escapes).
 pub(crate) fn json(status: StatusCode, body: &Value) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());

@@ -137,6 +137,7 @@ impl Server {
                 reason: "not a Fernet key (32 bytes, URL-safe base64)".into(),
             })?,
             (None, Some(secret)) => CallbackKey::from_app_secret(secret),
+            // `validate` allows this in dev on a loopback listener only.
             (None, None) => {
                 tracing::warn!(
                     "no BKPAAS_APP_SECRET: callback URLs are signed with a dev-only key"
@@ -144,9 +145,11 @@ impl Server {
                 CallbackKey::from_app_secret(DEV_SECRET)
             }
         };
+        let mut engine_config = self.engine_config;
+        engine_config.notify_policy = config.notify_policy()?;
         let signer = CallbackSigner::new(key, &config.callback_host, &config.environment);
         let engine = Engine::builder(registry, store)
-            .config(self.engine_config)
+            .config(engine_config)
             .callbacks(signer)
             .build();
         let jwt = config
@@ -207,7 +210,7 @@ impl Server {
 
 async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartError> {
     let err = |message: String| StartError::Store {
-        url: redact_password(url),
+        url: crate::redact::database_url(url),
         message,
     };
     if url.starts_with("sqlite:") || !url.contains("://") {
@@ -243,30 +246,6 @@ async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartError> {
             .push_str(" (the kit's `postgres` and `mysql` features add postgres:// and mysql://)");
     }
     Err(err(message))
-}
-
-/// `url` with the password of its user info (`scheme://user:password@host`) replaced by
-/// `***`, for messages that end up in logs.
-fn redact_password(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return url.to_owned();
-    };
-    let authority_end = url[scheme_end..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| scheme_end + i);
-    let authority = &url[scheme_end..authority_end];
-    match authority.rfind('@').and_then(|at| {
-        let user_info = &authority[..at];
-        user_info.find(':').map(|colon| (colon, at))
-    }) {
-        Some((colon, at)) => format!(
-            "{}{}:***{}",
-            &url[..scheme_end],
-            &authority[..colon],
-            &url[scheme_end + at..]
-        ),
-        None => url.to_owned(),
-    }
 }
 
 /// A built server: the router and the engine behind it.
@@ -307,6 +286,13 @@ impl App {
         listener: TcpListener,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
+        let config = &self.shared.config;
+        if config.is_dev() && (config.gateway_exempt() || config.uses_dev_callback_key()) {
+            let addr = listener.local_addr()?;
+            if !addr.ip().is_loopback() {
+                return Err(io::Error::other(ConfigError::ExposedDev(addr)));
+            }
+        }
         let handle: EngineHandle = self.shared.engine.start();
         let result = axum::serve(listener, self.router)
             .with_graceful_shutdown(signal)
@@ -352,6 +338,39 @@ async fn caller_layer(State(state): State<AppState>, mut req: Request, next: Nex
         );
     req.extensions_mut().insert(caller);
     next.run(req).await
+}
+
+/// Without the gateway's JWT (dev on a loopback listener), only requests addressed to a
+/// loopback name are served: a web page cannot reach the dev server by pointing its own DNS
+/// name at 127.0.0.1 (DNS rebinding).
+async fn loopback_host_only(req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if is_loopback_host(host) {
+        next.run(req).await
+    } else {
+        reply::detail(
+            StatusCode::FORBIDDEN,
+            "the dev server answers only requests addressed to localhost, 127.0.0.1 or [::1]",
+        )
+    }
+}
+
+/// `localhost`, `*.localhost`, `127.x.x.x` or `[::1]`, with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Direct calls to `plugin_api/` need the gateway too (dispatch calls the router directly).
@@ -430,21 +449,43 @@ fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi).with_state(state.clone()))
         .route("/schema/", get(openapi).with_state(state.clone()));
     root = root.merge(crate::debug::routes(&state));
-    root.layer(middleware::from_fn_with_state(state, caller_layer))
+    let exempt_dev = state.config.is_dev() && state.config.gateway_exempt();
+    let root = root.layer(middleware::from_fn_with_state(state, caller_layer));
+    if exempt_dev {
+        root.layer(middleware::from_fn(loopback_host_only))
+    } else {
+        root
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::redact_password;
+    use super::is_loopback_host;
 
     #[test]
-    fn passwords_are_redacted_from_database_urls() {
-        assert_eq!(
-            redact_password("mysql://bk:s3cr@t@db:3306/x?ssl-mode=required"),
-            "mysql://bk:***@db:3306/x?ssl-mode=required"
-        );
-        assert_eq!(redact_password("postgres://bk@db/x"), "postgres://bk@db/x");
-        assert_eq!(redact_password("sqlite://a:b@c.db"), "sqlite://a:***@c.db");
-        assert_eq!(redact_password("bk_plugin.db"), "bk_plugin.db");
+    fn loopback_hosts() {
+        for h in [
+            "localhost",
+            "localhost:8000",
+            "127.0.0.1:8000",
+            "127.9.9.9",
+            "[::1]:80",
+            "[::1]",
+            "app.localhost:1",
+            "LOCALHOST",
+        ] {
+            assert!(is_loopback_host(h), "{h}");
+        }
+        for h in [
+            "",
+            "evil.example.com",
+            "evil.example.com:8000",
+            "127.0.0.1.evil.com",
+            "10.0.0.1:8000",
+            "[::2]:80",
+            "localhost.evil.com",
+        ] {
+            assert!(!is_loopback_host(h), "{h}");
+        }
     }
 }

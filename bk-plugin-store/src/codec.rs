@@ -3,7 +3,7 @@
 
 use bk_plugin_core::State;
 use bk_plugin_engine::Timestamp;
-use bk_plugin_engine::store::{StoreError, StoreResult};
+use bk_plugin_engine::store::{PushOutcome, StoreError, StoreResult};
 
 /// The columns a `ScheduleRecord` is read from, in `SELECT` / `RETURNING` lists.
 pub(crate) const RECORD_COLUMNS: &str = "trace_id, plugin_version, state, inputs, context, storage, outputs, invoke_count, err, created_at, finish_at, next_run_at";
@@ -55,4 +55,22 @@ pub(crate) fn state(code: i64) -> StoreResult<State> {
         .ok()
         .and_then(State::from_code)
         .ok_or_else(|| StoreError::new(format!("corrupt state {code}")))
+}
+
+/// The end of `push_callback` from its INSERT's result: queued (commit), or already queued
+/// (the unique `(trace_id, callback_id)` index refused a second entry; roll back).
+pub(crate) fn queued(
+    inserted: Result<impl Sized, sqlx::Error>,
+    err: impl FnOnce(sqlx::Error) -> StoreError,
+) -> StoreResult<(PushOutcome, bool)> {
+    match inserted {
+        Ok(_) => Ok((PushOutcome::Queued, true)),
+        Err(e)
+            if e.as_database_error()
+                .is_some_and(|d| d.is_unique_violation()) =>
+        {
+            Ok((PushOutcome::AlreadyQueued, false))
+        }
+        Err(e) => Err(err(e)),
+    }
 }

@@ -740,7 +740,7 @@ impl Store for MySqlStore {
                 if state != Some(State::Callback) {
                     return Ok((PushOutcome::NotWaiting(state), false));
                 }
-                sqlx::query(
+                let inserted = sqlx::query(
                         "INSERT INTO bk_plugin_callback (trace_id, callback_id, data, received_at) VALUES (?, ?, ?, ?)",
                     )
                     .bind(trace_id)
@@ -748,9 +748,8 @@ impl Store for MySqlStore {
                     .bind(data)
                     .bind(now.as_millis())
                     .execute(&mut *conn)
-                    .await
-                    .map_err(db_err("queue callback"))?;
-                Ok((PushOutcome::Queued, true))
+                    .await;
+                codec::queued(inserted, db_err("queue callback"))
             })
         })
     }

@@ -557,7 +557,7 @@ impl Store for PostgresStore {
                 if state != Some(State::Callback) {
                     return Ok((PushOutcome::NotWaiting(state), false));
                 }
-                sqlx::query(
+                let inserted = sqlx::query(
                     "INSERT INTO bk_plugin_callback (trace_id, callback_id, data, received_at) VALUES ($1, $2, $3, $4)",
                 )
                 .bind(trace_id)
@@ -565,9 +565,8 @@ impl Store for PostgresStore {
                 .bind(data)
                 .bind(now.as_millis())
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err("queue callback"))?;
-                Ok((PushOutcome::Queued, true))
+                .await;
+                codec::queued(inserted, db_err("queue callback"))
             }
             .await;
             end(tx, result).await

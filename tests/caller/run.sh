@@ -62,7 +62,9 @@ echo "pid $pid on http://$addr/bk_plugin/"
 
 step "SOPS caller"
 status=0
-timeout 300 python3 tests/caller/sops_caller.py "http://$addr" --server-log "$tmp/server.log" || status=$?
+secret=caller-test-secret
+timeout 300 python3 tests/caller/sops_caller.py "http://$addr" --server-log "$tmp/server.log" \
+    --server-err "$tmp/server.err" --secret "$secret" || status=$?
 stop_server
 if [ "$status" != 0 ]; then
     printf '\n--- server stderr ---\n'; cat "$tmp/server.err"

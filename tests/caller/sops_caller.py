@@ -8,7 +8,7 @@ from `context_inputs.properties`, `plugin_callback_info` when `enable_plugin_cal
 schedule). Written for the example server (examples/sops-exec: 1.0.0 POLL then SUCCESS,
 1.1.0 CALLBACK). Standard library only.
 
-    sops_caller.py APP_URL [--server-log FILE]
+    sops_caller.py APP_URL [--server-log FILE] [--server-err FILE] [--secret S]...
 
 APP_URL is the plugin's direct address, e.g. http://127.0.0.1:8000 (SOPS gets it from PaaS).
 --server-log: the server's stdout (JSON log lines), checked for the invocation's trace_id.
@@ -295,7 +295,8 @@ def scenario_callback(client, state, notify):
     context = select_context(detail)
     check(context == {"biz_cc_id": 2, "executor": "admin"}, "selected context", context)
     # SOPS sends data {}; a non-empty one shows the body is passed through unchanged.
-    node_path = "/taskflow/api/nodes/callback/caller-test-node/"
+    # SOPS's node callback URLs carry a token: it must never reach the plugin's logs.
+    node_path = "/taskflow/api/nodes/callback/caller-test-node/?token=" + NODE_TOKEN
     finish = {"url": notify.base + node_path, "data": {"node_id": "n1", "version": "v1"}}
     context["plugin_callback_info"] = finish
     inputs = node_inputs("1.1.0")
@@ -376,6 +377,22 @@ def scenario_invalid_inputs(client, state):
     check("template_id" in data["err"] and "options" in data["err"], "err names both bad fields", data["err"])
 
 
+NODE_TOKEN = "caller-test-node-token-7f3a"
+
+
+def scenario_no_secret_in_logs(log_paths, secrets):
+    """Every log line (stdout and stderr) of the run is free of the secrets it was given."""
+    secrets = [s for s in secrets if s] + [NODE_TOKEN]
+    lines = 0
+    for path in log_paths:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for n, line in enumerate(f, 1):
+                lines += 1
+                for secret in secrets:
+                    check(secret not in line, "%s line %d has no secret" % (path, n), line.strip())
+    check(lines > 0, "the logs are not empty", log_paths)
+
+
 def scenario_logs(log_path, state):
     """SOPS reads a plugin's logs from PaaS by trace_id: stdout JSON lines with these keys."""
     trace_id = state.get("poll_trace_id")
@@ -399,6 +416,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("app_url")
     ap.add_argument("--server-log")
+    ap.add_argument("--server-err")
+    ap.add_argument("--secret", action="append", default=[],
+                    help="a value that must appear in no log line (repeatable)")
     args = ap.parse_args()
 
     client = PluginClient(args.app_url.rstrip("/"))
@@ -414,6 +434,9 @@ def main():
     ]
     if args.server_log:
         scenarios.append(("JSON log lines carry the trace_id", lambda: scenario_logs(args.server_log, state)))
+        logs = [p for p in (args.server_log, args.server_err) if p]
+        scenarios.append(("no secret in any log line (app secret, notification URL token)",
+                          lambda: scenario_no_secret_in_logs(logs, args.secret)))
 
     passed = failed = 0
     try:

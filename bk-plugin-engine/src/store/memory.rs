@@ -253,6 +253,9 @@ impl Store for MemoryStore {
                 Some(row) if row.record.state != State::Callback => {
                     PushOutcome::NotWaiting(Some(row.record.state))
                 }
+                Some(row) if row.inbox.iter().any(|c| c.callback_id == callback_id) => {
+                    PushOutcome::AlreadyQueued
+                }
                 Some(row) => {
                     row.inbox.push_back(QueuedCallback {
                         seq,

@@ -204,6 +204,8 @@ impl Transition {
 pub enum PushOutcome {
     /// Queued: the schedule is in CALLBACK and will run with it.
     Queued,
+    /// Not queued again: a callback with this id is already in the schedule's inbox.
+    AlreadyQueued,
     /// Not queued: there is no schedule (`None`) or it is in another state.
     NotWaiting(Option<State>),
 }
@@ -316,7 +318,10 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
         })
     }
 
-    /// Queues a callback for `trace_id` if, in the same transaction, it is in CALLBACK.
+    /// Queues a callback for `trace_id` if, in the same transaction, it is in CALLBACK and its
+    /// inbox holds no callback with the same `callback_id` (then
+    /// [`AlreadyQueued`](PushOutcome::AlreadyQueued), nothing written): at most one inbox
+    /// entry per `(trace_id, callback_id)`, even for concurrent pushes.
     fn push_callback<'a>(
         &'a self,
         trace_id: &'a str,

@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::extract::{Extension, Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use bk_plugin_engine::CallbackError;
 use serde_json::{Value, json};
@@ -20,6 +20,7 @@ pub(crate) async fn callback(
     State(state): State<AppState>,
     Path(token): Path<String>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
     req_body: Body,
 ) -> Response {
     if let Err(r) = require_gateway(&state, &caller) {
@@ -34,6 +35,14 @@ pub(crate) async fn callback(
         Ok(b) => b,
         Err(r) => return r,
     };
+    // Without the gateway's JWT (an exempt dev or stag server) a web page could post here
+    // cross-site: only JSON, as for invoke. Through the gateway the body is parsed whatever
+    // its Content-Type, as the Python framework does.
+    if caller.jwt.is_none()
+        && let Err(r) = body::require_json(&headers, &bytes, super::english(&headers))
+    {
+        return r;
+    }
     let Ok(data) = serde_json::from_slice::<Value>(&bytes) else {
         return answer(StatusCode::BAD_REQUEST, false, "invalid request body");
     };
@@ -41,6 +50,18 @@ pub(crate) async fn callback(
         Ok(()) => {
             tracing::info!(trace_id = %trace_id, callback_id = %callback_id, "callback accepted");
             answer(StatusCode::OK, true, "callback success")
+        }
+        Err(CallbackError::Store(e)) => {
+            let id = bk_plugin_engine::new_id();
+            tracing::error!(trace_id = %trace_id, answer_trace_id = id, error = %e, "callback: the store failed");
+            answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                false,
+                &format!(
+                    "callback fail,unknown error,exception:{} ({id})",
+                    reply::STORE_FAILED
+                ),
+            )
         }
         Err(e @ CallbackError::NotConfigured) => {
             answer(StatusCode::SERVICE_UNAVAILABLE, false, &e.to_string())

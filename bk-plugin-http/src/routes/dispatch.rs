@@ -103,9 +103,7 @@ pub(crate) async fn dispatch(
     let Ok(mut inner) = inner.body(inner_body) else {
         return bad(format!("url {url} is not a valid URI"));
     };
-    let mut as_user = caller;
-    as_user.username = Some(username.to_owned());
-    inner.extensions_mut().insert(as_user);
+    inner.extensions_mut().insert(caller.acting_for(username));
     let resp = match state.plugin_api.clone().oneshot(inner).await {
         Ok(r) => r,
         Err(e) => match e {},

@@ -33,6 +33,9 @@ pub(crate) async fn invoke(
         Ok(b) => b,
         Err(r) => return r,
     };
+    if let Err(r) = body::require_json(&headers, &bytes, english(&headers)) {
+        return r;
+    }
     let (inputs, context) = match envelope(&bytes, english(&headers)) {
         Ok(v) => v,
         Err(r) => return r,

@@ -34,10 +34,16 @@ pub(crate) async fn schedule(State(state): State<AppState>, Path(id): Path<Strin
             &format!("can not find schedule for trace_id {id}"),
             Some(&trace_id),
         ),
-        Err(e) => reply::failure(
-            StatusCode::OK,
-            &format!("outputs fetch with trace_id {id} error: {e}"),
-            Some(&trace_id),
-        ),
+        Err(e) => {
+            tracing::error!(trace_id, schedule = id, error = %e, "reading a schedule failed");
+            reply::failure(
+                StatusCode::OK,
+                &format!(
+                    "outputs fetch with trace_id {id} error: {}",
+                    reply::STORE_FAILED
+                ),
+                Some(&trace_id),
+            )
+        }
     }
 }

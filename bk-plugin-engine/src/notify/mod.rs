@@ -1,10 +1,16 @@
 //! Plugin-finish notifications (protocol.md §5): POST the caller's `data` to its `url`.
 
+mod http;
+mod policy;
+
 use std::fmt;
-use std::time::Duration;
 
 use bk_plugin_core::BoxFuture;
 use serde_json::Value;
+
+pub use http::HttpNotifier;
+pub(crate) use http::redact_url;
+pub use policy::NotifyPolicy;
 
 /// Sends one finish notification. The default is [`HttpNotifier`]; tests record them.
 pub trait FinishNotifier: Send + Sync + fmt::Debug + 'static {
@@ -16,30 +22,6 @@ pub trait FinishNotifier: Send + Sync + fmt::Debug + 'static {
         url: &'a str,
         data: &'a Value,
     ) -> BoxFuture<'a, Result<(), String>>;
-}
-
-/// POSTs JSON over HTTP(S) with a timeout. Success as the Python framework decides it: a 2xx
-/// status and a JSON body that has no `result` key or a truthy one.
-///
-/// TLS certificates are verified against the bundled Mozilla roots and the system's store
-/// (so an internal CA installed on the host works); the Python framework does not verify.
-#[derive(Debug, Clone)]
-pub struct HttpNotifier {
-    client: reqwest::Client,
-}
-
-impl HttpNotifier {
-    /// A notifier whose requests time out after `timeout`.
-    pub fn new(timeout: Duration) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "building the HTTP client failed; notifications will use one without a timeout");
-                reqwest::Client::new()
-            });
-        HttpNotifier { client }
-    }
 }
 
 /// Python truthiness of a JSON value.
@@ -64,29 +46,6 @@ pub fn accepted(status: u16, body: &[u8]) -> Result<(), String> {
     match json.get("result") {
         Some(r) if !truthy(r) => Err(format!("HTTP {status} with result {r}")),
         _ => Ok(()),
-    }
-}
-
-impl FinishNotifier for HttpNotifier {
-    fn send<'a>(
-        &'a self,
-        trace_id: &'a str,
-        url: &'a str,
-        data: &'a Value,
-    ) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            tracing::debug!(trace_id, url, "sending finish notification");
-            let resp = self
-                .client
-                .post(url)
-                .json(data)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            let status = resp.status().as_u16();
-            let body = resp.bytes().await.map_err(|e| e.to_string())?;
-            accepted(status, &body)
-        })
     }
 }
 

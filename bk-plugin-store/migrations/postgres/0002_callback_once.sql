@@ -1,0 +1,7 @@
+-- At most one queued callback per (trace_id, callback_id): a callback URL posted again while
+-- its callback waits is answered as accepted and queued once. Duplicates queued before this
+-- migration are dropped first (the oldest stays).
+DELETE FROM bk_plugin_callback a
+USING bk_plugin_callback b
+WHERE a.trace_id = b.trace_id AND a.callback_id = b.callback_id AND a.seq > b.seq;
+CREATE UNIQUE INDEX bk_plugin_callback_once ON bk_plugin_callback (trace_id, callback_id);
