@@ -221,8 +221,12 @@ impl Store for SpyStore {
         data: Value,
         now: Timestamp,
     ) -> BoxFuture<'a, StoreResult<PushOutcome>> {
-        self.count("push_callback");
-        self.inner.push_callback(trace_id, callback_id, data, now)
+        // Counted once answered, so a test that sees the count knows what the store found.
+        Box::pin(async move {
+            let pushed = self.inner.push_callback(trace_id, callback_id, data, now).await;
+            self.count("push_callback");
+            pushed
+        })
     }
 
     fn next_due(&self) -> BoxFuture<'_, StoreResult<Option<Timestamp>>> {
