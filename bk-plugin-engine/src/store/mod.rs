@@ -185,6 +185,38 @@ pub struct Transition {
 }
 
 impl Transition {
+    /// The transition of `claim`'s row to `state` at the end of a run at `now`: storage and
+    /// outputs as claimed, one run more, the claimed callback consumed, `finish_at` = `now`
+    /// when `state` is SUCCESS or FAIL; no next poll ([`poll_at`](Self::poll_at)) and no
+    /// notification ([`notify`](Self::notify)). For store tests and custom drivers; the engine
+    /// builds its transitions from the run's outcome.
+    pub fn after(claim: &Claim, state: State, now: Timestamp) -> Self {
+        Transition {
+            state,
+            storage: claim.record.storage.clone(),
+            outputs: claim.record.outputs.clone(),
+            invoke_count: claim.record.invoke_count.saturating_add(1),
+            err: String::new(),
+            finish_at: state.is_finished().then_some(now),
+            next_run_at: None,
+            previous_state: claim.record.state,
+            consumed_callback: claim.callback.as_ref().map(|c| c.seq),
+            notification: None,
+        }
+    }
+
+    /// The same with the next poll due at `at`.
+    pub fn poll_at(mut self, at: Timestamp) -> Self {
+        self.next_run_at = Some(at);
+        self
+    }
+
+    /// The same, enqueuing `notification`.
+    pub fn notify(mut self, notification: NewNotification) -> Self {
+        self.notification = Some(notification);
+        self
+    }
+
     /// `true` when the schedule leaves CALLBACK: its remaining inbox is dropped, as the Python
     /// framework drops callbacks that find the schedule in another state. (Inbox entries only
     /// exist while a row is in CALLBACK.)
@@ -245,10 +277,25 @@ pub struct Counts {
     pub notifications: u64,
 }
 
-/// A durable schedule store. Implementations: [`MemoryStore`] (tests), SQLite
-/// (`bk-plugin-store`), later PostgreSQL and MySQL.
+/// A durable schedule store. Implementations: [`MemoryStore`] (tests and the harness), and in
+/// `bk-plugin-store` SQLite, PostgreSQL and MySQL / MariaDB.
 ///
-/// Every method is one atomic step; see the module docs for the lease protocol.
+/// The contract every implementation keeps (the shared store suite, `tests/stores.rs`, runs
+/// the engine tests and `tests/store_contract.rs` against each one):
+///
+/// - **Atomicity.** Every method is one atomic step: another process sharing the store sees
+///   all of its writes or none. Batch methods ([`create_many`](Store::create_many),
+///   [`complete_many`](Store::complete_many)) are atomic per item, not as a whole.
+/// - **Fencing.** A claimed row is written only by the holder of its current lease
+///   ([`complete`](Store::complete), [`renew`](Store::renew)); a row is never held by two
+///   live leases, and a claim never returns a row twice.
+/// - **Order.** [`claim_due`](Store::claim_due) returns due POLL rows, earliest `next_run_at`
+///   first, then CALLBACK rows, oldest queued callback first;
+///   [`claim_notifications`](Store::claim_notifications) returns the oldest due first (ties by
+///   id). An inbox is consumed in the order its callbacks arrived. Batch methods answer one
+///   result per item, in the order of the items.
+///
+/// See the module docs for the lease protocol.
 pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// Inserts the row of an invocation whose first run ended in POLL or CALLBACK.
     fn create(&self, record: ScheduleRecord) -> BoxFuture<'_, StoreResult<()>>;
@@ -272,7 +319,9 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     fn get<'a>(&'a self, trace_id: &'a str) -> BoxFuture<'a, StoreResult<Option<ScheduleRecord>>>;
 
     /// Claims up to `limit` due rows that no live lease holds: POLL rows whose `next_run_at`
-    /// has passed and CALLBACK rows with a queued callback, oldest first.
+    /// has passed, earliest first, then (while fewer than `limit` are claimed) CALLBACK rows
+    /// with a queued callback, the row with the oldest callback first. Returned in that order,
+    /// each CALLBACK claim with its oldest callback.
     fn claim_due<'a>(
         &'a self,
         now: Timestamp,
@@ -316,7 +365,11 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
         })
     }
 
-    /// Queues a callback for `trace_id` if, in the same transaction, it is in CALLBACK.
+    /// Queues a callback for `trace_id` if, in the same transaction, it is in CALLBACK: a
+    /// concurrent [`complete`](Store::complete) moving the row out of CALLBACK happens wholly
+    /// before (the push answers [`PushOutcome::NotWaiting`]) or after (the queued callback is
+    /// dropped with the inbox, or consumed by a later round). Callbacks are consumed in the
+    /// order they were queued.
     fn push_callback<'a>(
         &'a self,
         trace_id: &'a str,
@@ -329,7 +382,9 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// their lease expiry.
     fn next_due(&self) -> BoxFuture<'_, StoreResult<Option<Timestamp>>>;
 
-    /// Claims up to `limit` notifications due at `now` under a lease until `until`.
+    /// Claims up to `limit` notifications due at `now` that no live lease holds, under a lease
+    /// until `until`: the oldest `due_at` first (ties: the first enqueued first), returned in
+    /// that order.
     fn claim_notifications(
         &self,
         now: Timestamp,
