@@ -6,11 +6,12 @@
 use std::time::Duration;
 
 use bk_plugin_engine::store::{
-    Claim, LeaseRequest, NewNotification, PushOutcome, ScheduleRecord, Store, Transition,
+    Claim, Completion, LeaseRequest, NewNotification, PushOutcome, ScheduleRecord, Store,
+    Transition,
 };
 use bk_plugin_engine::{Timestamp, new_id};
 use bk_plugin_kit::prelude::*;
-use bk_plugin_kit::serde_json::{Map, json};
+use bk_plugin_kit::serde_json::json;
 use bk_plugin_tests::rig::EPOCH;
 use bk_plugin_tests::stores::each_store;
 
@@ -19,17 +20,16 @@ fn at(secs: u64) -> Timestamp {
 }
 
 fn row(trace_id: &str, state: State, due: Option<Timestamp>) -> ScheduleRecord {
-    ScheduleRecord::new(
+    let mut r = ScheduleRecord::new(
         trace_id.to_owned(),
         "1.0.0".to_owned(),
         state,
         json!({}),
         json!({}),
-        Map::new(),
-        Map::new(),
         EPOCH,
-        due,
-    )
+    );
+    r.next_run_at = due;
+    r
 }
 
 async fn create(store: &dyn Store, state: State, due: Option<Timestamp>) -> String {
@@ -164,7 +164,7 @@ fn complete_many_answers_each_item_in_order_fenced_by_its_own_lease() {
         let claims = claim(store, at(0), 7, 10).await;
         assert_eq!(claims.len(), 4);
         let next = at(30);
-        let items: Vec<(String, i64, Transition)> = claims
+        let items: Vec<Completion> = claims
             .iter()
             .enumerate()
             .map(|(i, c)| {
@@ -175,7 +175,7 @@ fn complete_many_answers_each_item_in_order_fenced_by_its_own_lease() {
                 };
                 // The second item presents a lease it does not hold.
                 let lease_id = if i == 1 { 8 } else { c.lease_id };
-                (c.record.trace_id.clone(), lease_id, t)
+                Completion::new(c.record.trace_id.clone(), lease_id, t)
             })
             .collect();
         let done = store.complete_many(items).await.unwrap();

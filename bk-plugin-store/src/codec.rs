@@ -102,11 +102,13 @@ impl<I: Into<i64>, T: Text> RecordRow<I, T> {
                 state(self.state.into())?,
                 from_text(&self.inputs, "inputs")?,
                 from_text(&self.context, "context")?,
+                Timestamp::from_millis(self.created_at),
+            )
+            .with_data(
                 from_text(&self.storage, "storage")?,
                 from_text(&self.outputs, "outputs")?,
-                Timestamp::from_millis(self.created_at),
-                ts(self.next_run_at),
             );
+            r.next_run_at = ts(self.next_run_at);
             r.invoke_count = count(self.invoke_count.into());
             r.err = self.err;
             r.finish_at = ts(self.finish_at);

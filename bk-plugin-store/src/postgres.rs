@@ -19,8 +19,8 @@ use std::collections::{HashMap, HashSet};
 use bk_plugin_core::{BoxFuture, State};
 use bk_plugin_engine::Timestamp;
 use bk_plugin_engine::store::{
-    Claim, Counts, Delivery, LeaseRequest, Notification, PushOutcome, ScheduleRecord, Store,
-    StoreError, StoreResult, Transition,
+    Claim, Completion, Counts, Delivery, LeaseRequest, Notification, PushOutcome, ScheduleRecord,
+    Store, StoreError, StoreResult, Transition,
 };
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool, Postgres};
@@ -299,10 +299,7 @@ impl Store for PostgresStore {
         })
     }
 
-    fn complete_many(
-        &self,
-        items: Vec<(String, i64, Transition)>,
-    ) -> BoxFuture<'_, StoreResult<Vec<bool>>> {
+    fn complete_many(&self, items: Vec<Completion>) -> BoxFuture<'_, StoreResult<Vec<bool>>> {
         Box::pin(async move {
             let mut batch = steps::partition(items);
             for (i, trace_id, lease_id, t) in batch.singles {

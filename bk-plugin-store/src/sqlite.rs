@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 use bk_plugin_core::BoxFuture;
 use bk_plugin_engine::Timestamp;
 use bk_plugin_engine::store::{
-    Claim, Counts, Delivery, LeaseRequest, Notification, PushOutcome, ScheduleRecord, Store,
-    StoreError, StoreResult, Transition,
+    Claim, Completion, Counts, Delivery, LeaseRequest, Notification, PushOutcome, ScheduleRecord,
+    Store, StoreError, StoreResult, Transition,
 };
 use serde_json::Value;
 use sqlx::pool::PoolConnection;
@@ -287,10 +287,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn complete_many(
-        &self,
-        items: Vec<(String, i64, Transition)>,
-    ) -> BoxFuture<'_, StoreResult<Vec<bool>>> {
+    fn complete_many(&self, items: Vec<Completion>) -> BoxFuture<'_, StoreResult<Vec<bool>>> {
         Box::pin(async move {
             let mut batch = steps::partition(items);
             for (i, trace_id, lease_id, t) in batch.singles {

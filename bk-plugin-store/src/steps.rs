@@ -9,7 +9,8 @@ use std::collections::{HashMap, HashSet};
 use bk_plugin_core::State;
 use bk_plugin_engine::Timestamp;
 use bk_plugin_engine::store::{
-    Claim, Delivery, QueuedCallback, ScheduleRecord, StoreError, StoreResult, Transition,
+    Claim, Completion, Delivery, QueuedCallback, ScheduleRecord, StoreError, StoreResult,
+    Transition,
 };
 use serde_json::Value;
 
@@ -274,14 +275,15 @@ pub(crate) struct Batch {
 }
 
 /// Splits `items` into [`Batch`] parts.
-pub(crate) fn partition(items: Vec<(String, i64, Transition)>) -> Batch {
+pub(crate) fn partition(items: Vec<Completion>) -> Batch {
     let results = vec![false; items.len()];
     let (mut singles, mut plain) = (Vec::new(), Vec::new());
-    for (i, (trace_id, lease_id, t)) in items.into_iter().enumerate() {
-        if t.is_plain() {
-            plain.push((i, trace_id, lease_id, t));
+    for (i, c) in items.into_iter().enumerate() {
+        let item = (i, c.trace_id, c.lease_id, c.transition);
+        if item.3.is_plain() {
+            plain.push(item);
         } else {
-            singles.push((i, trace_id, lease_id, t));
+            singles.push(item);
         }
     }
     let mut chunks = Vec::new();

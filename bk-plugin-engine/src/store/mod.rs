@@ -84,18 +84,16 @@ pub struct ScheduleRecord {
 }
 
 impl ScheduleRecord {
-    /// A new row for an invocation whose first run ended in POLL or CALLBACK.
-    #[allow(clippy::too_many_arguments)]
+    /// The row of an invocation whose first run, at `created_at`, ended in `state` (POLL or
+    /// CALLBACK): one run so far, empty storage and outputs ([`with_data`](Self::with_data)),
+    /// no next poll ([`poll_at`](Self::poll_at)), not finished.
     pub fn new(
         trace_id: String,
         plugin_version: String,
         state: State,
         inputs: Value,
         context: Value,
-        storage: Map<String, Value>,
-        outputs: Map<String, Value>,
         created_at: Timestamp,
-        next_run_at: Option<Timestamp>,
     ) -> Self {
         ScheduleRecord {
             trace_id,
@@ -103,13 +101,50 @@ impl ScheduleRecord {
             state,
             inputs,
             context,
-            storage,
-            outputs,
+            storage: Map::new(),
+            outputs: Map::new(),
             invoke_count: 1,
             err: String::new(),
             created_at,
             finish_at: None,
-            next_run_at,
+            next_run_at: None,
+        }
+    }
+
+    /// The same with the storage and outputs the run left.
+    pub fn with_data(mut self, storage: Map<String, Value>, outputs: Map<String, Value>) -> Self {
+        self.storage = storage;
+        self.outputs = outputs;
+        self
+    }
+
+    /// The same with the next poll due at `at`.
+    pub fn poll_at(mut self, at: Timestamp) -> Self {
+        self.next_run_at = Some(at);
+        self
+    }
+}
+
+/// One item of [`Store::complete_many`]: a transition to write if `lease_id` still holds the
+/// row of `trace_id` (as [`Store::complete`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Completion {
+    /// The row.
+    pub trace_id: String,
+    /// The lease the writer holds.
+    pub lease_id: i64,
+    /// What to write.
+    pub transition: Transition,
+}
+
+impl Completion {
+    /// The completion of `trace_id` under `lease_id`.
+    pub fn new(trace_id: String, lease_id: i64, transition: Transition) -> Self {
+        Completion {
+            trace_id,
+            lease_id,
+            transition,
         }
     }
 }
@@ -352,14 +387,11 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// [`complete`](Store::complete) for several rows (group commit); one result per item,
     /// in order. Each item is fenced by its own lease. Stores override this to write many
     /// rows in one statement; the default completes them one by one.
-    fn complete_many(
-        &self,
-        items: Vec<(String, i64, Transition)>,
-    ) -> BoxFuture<'_, StoreResult<Vec<bool>>> {
+    fn complete_many(&self, items: Vec<Completion>) -> BoxFuture<'_, StoreResult<Vec<bool>>> {
         Box::pin(async move {
             let mut done = Vec::with_capacity(items.len());
-            for (trace_id, lease_id, t) in items {
-                done.push(self.complete(&trace_id, lease_id, t).await?);
+            for c in items {
+                done.push(self.complete(&c.trace_id, c.lease_id, c.transition).await?);
             }
             Ok(done)
         })
