@@ -10,7 +10,7 @@ use std::time::Duration;
 use bk_plugin_engine::store::{Claim, LeaseRequest, PushOutcome, ScheduleRecord, Store};
 use bk_plugin_engine::{EngineConfig, Timestamp, new_callback_id, new_id};
 use bk_plugin_kit::prelude::*;
-use bk_plugin_kit::serde_json::{Map, Value, json};
+use bk_plugin_kit::serde_json::{Value, json};
 use bk_plugin_tests::rig::{EPOCH, Rig, test_config};
 use bk_plugin_tests::stores::each_store;
 use tokio::sync::Notify;
@@ -115,11 +115,9 @@ async fn poll_row(store: &dyn Store, due: Timestamp) -> String {
         State::Poll,
         json!({"steps": []}),
         json!({}),
-        Map::new(),
-        Map::new(),
         EPOCH,
-        Some(due),
-    );
+    )
+    .poll_at(due);
     store.create(record).await.unwrap();
     trace
 }
@@ -133,10 +131,7 @@ async fn callback_row(store: &dyn Store) -> String {
         State::Callback,
         json!({"steps": []}),
         json!({}),
-        Map::new(),
-        Map::new(),
         EPOCH,
-        None,
     );
     store.create(record).await.unwrap();
     trace

@@ -351,11 +351,13 @@ async fn create_row(rig: &Rig, version: &str, inputs: Value, context: Value) -> 
         State::Poll,
         inputs,
         context,
+        now,
+    )
+    .with_data(
         Map::new(),
         json!({"before": 1}).as_object().unwrap().clone(),
-        now,
-        Some(now),
-    );
+    )
+    .poll_at(now);
     rig.dyn_store.create(record).await.unwrap();
     trace
 }
@@ -432,10 +434,7 @@ fn a_callback_row_of_a_version_not_served_fails_and_notifies() {
             State::Callback,
             json!({}),
             context(),
-            Map::new(),
-            Map::new(),
             now,
-            None,
         );
         rig.dyn_store.create(record).await.unwrap();
         assert_eq!(rig.run_due().await, 0, "waits for its callback");

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bk_plugin_engine::store::{
-    Claim, Counts, Delivery, LeaseRequest, Notification, PushOutcome, ScheduleRecord, Store,
-    StoreResult, Transition,
+    Claim, Completion, Counts, Delivery, LeaseRequest, Notification, PushOutcome, ScheduleRecord,
+    Store, StoreResult, Transition,
 };
 use bk_plugin_engine::{
     CallbackKey, CallbackSigner, Clock, Engine, EngineConfig, FinishNotifier, ManualClock,
@@ -205,10 +205,7 @@ impl Store for SpyStore {
         self.inner.complete(trace_id, lease_id, transition)
     }
 
-    fn complete_many(
-        &self,
-        items: Vec<(String, i64, Transition)>,
-    ) -> BoxFuture<'_, StoreResult<Vec<bool>>> {
+    fn complete_many(&self, items: Vec<Completion>) -> BoxFuture<'_, StoreResult<Vec<bool>>> {
         // Counted per row, as `complete`: the engine may write rows one by one or in groups.
         self.count_n("complete", items.len() as u64);
         self.inner.complete_many(items)

@@ -16,8 +16,8 @@ use crate::commit::Batcher;
 use crate::config::EngineConfig;
 use crate::notify::{FinishNotifier, HttpNotifier, redact_url};
 use crate::store::{
-    Claim, Delivery, LeaseRequest, NewNotification, PushOutcome, QueuedCallback, ScheduleRecord,
-    Store, StoreError, StoreResult, Transition,
+    Claim, Completion, Delivery, LeaseRequest, NewNotification, PushOutcome, QueuedCallback,
+    ScheduleRecord, Store, StoreError, StoreResult, Transition,
 };
 use crate::token::{CallbackKey, CallbackSigner, TokenError, callback_round, new_id};
 
@@ -75,7 +75,7 @@ pub(crate) struct Inner {
     pub(crate) wake: Notify,
     pub(crate) wake_notify: Notify,
     pub(crate) permits: Arc<Semaphore>,
-    pub(crate) completes: Batcher<(String, i64, Transition)>,
+    pub(crate) completes: Batcher<Completion>,
     pub(crate) creates: Batcher<ScheduleRecord>,
 }
 
@@ -287,17 +287,16 @@ impl Engine {
         }
         let now = inner.clock.now();
         let next_run_at = poll_interval.map(|d| now.saturating_add(d));
-        let record = ScheduleRecord::new(
+        let mut record = ScheduleRecord::new(
             trace_id.clone(),
             version.to_owned(),
             state,
             inputs,
             context,
-            storage.clone(),
-            outputs.clone(),
             now,
-            next_run_at,
-        );
+        )
+        .with_data(storage.clone(), outputs.clone());
+        record.next_run_at = next_run_at;
         let store = &inner.store;
         let created = inner
             .creates
@@ -546,9 +545,10 @@ impl Engine {
         let store = &inner.store;
         match inner
             .completes
-            .submit((trace_id.clone(), lease_id, transition), |items| {
-                store.complete_many(items)
-            })
+            .submit(
+                Completion::new(trace_id.clone(), lease_id, transition),
+                |items| store.complete_many(items),
+            )
             .await
         {
             Ok(true) => {

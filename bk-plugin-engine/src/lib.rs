@@ -8,8 +8,8 @@
 //!   (verify the token, queue the data), `schedule` (query), and the background loops
 //!   ([`Engine::start`]) that resume due schedules and send finish notifications.
 //! - [`Store`](store::Store): the durable schedule store, with leases so that a schedule runs in
-//!   at most one place at a time. [`MemoryStore`](store::MemoryStore) here; SQLite in
-//!   `bk-plugin-store`.
+//!   at most one place at a time. [`MemoryStore`](store::MemoryStore) here; SQLite,
+//!   PostgreSQL and MySQL / MariaDB in `bk-plugin-store`.
 //! - [`CallbackKey`] / [`CallbackSigner`]: Fernet callback tokens and URLs, the same bytes as
 //!   the Python framework.
 //! - [`Clock`]: real or virtual time.

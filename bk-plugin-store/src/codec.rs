@@ -1,37 +1,17 @@
-//! How rows are encoded, the same for every SQL backend: JSON values as text (key order kept),
-//! timestamps as integer milliseconds, states as their codes.
+//! How rows are encoded and decoded, the same for every SQL backend: JSON values as text (key
+//! order kept), timestamps as integer milliseconds, states as their codes.
+//!
+//! A backend reads rows into the generic row types here, naming only its column types
+//! (`RecordRow<i32, String>` for PostgreSQL, …); everything else about a row (JSON, state
+//! codes, counts) is decoded by the one function of each type.
+
+use std::collections::HashMap;
 
 use bk_plugin_core::State;
 use bk_plugin_engine::Timestamp;
-use bk_plugin_engine::store::{PushOutcome, StoreError, StoreResult};
-
-/// The columns a `ScheduleRecord` is read from, in `SELECT` / `RETURNING` lists.
-pub(crate) const RECORD_COLUMNS: &str = "trace_id, plugin_version, state, inputs, context, storage, outputs, invoke_count, err, created_at, finish_at, next_run_at";
-
-/// Whether a row in CALLBACK, not leased, has a queued callback (due at once). Only the
-/// presence of a row matters: callers `fetch_optional` it without decoding.
-pub(crate) const PENDING_CALLBACK: &str =
-    "SELECT c.seq FROM bk_plugin_callback c JOIN bk_plugin_schedule s ON s.trace_id = c.trace_id
-     WHERE s.finish_at IS NULL AND s.state = 3 AND s.lease_id IS NULL LIMIT 1";
-
-/// The earliest time a poll row may become due (a `BIGINT` or NULL).
-pub(crate) const NEXT_DUE: &str = "SELECT MIN(t) FROM (
-         SELECT MIN(next_run_at) AS t FROM bk_plugin_schedule
-         WHERE finish_at IS NULL AND state = 2 AND lease_id IS NULL
-         UNION ALL
-         -- A leased row may be due again when its lease expires.
-         SELECT MIN(lease_until) + 1 FROM bk_plugin_schedule
-         WHERE lease_id IS NOT NULL AND finish_at IS NULL) AS due";
-
-/// The earliest time a notification may be claimed (a `BIGINT` or NULL).
-pub(crate) const NEXT_NOTIFICATION: &str = "SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until >= due_at THEN lease_until + 1 ELSE due_at END)
-     FROM bk_plugin_notification";
-
-/// Row counts as columns `polling`, `waiting`, `notifications`.
-pub(crate) const COUNTS: &str = "SELECT
-       (SELECT COUNT(*) FROM bk_plugin_schedule WHERE finish_at IS NULL AND state = 2) AS polling,
-       (SELECT COUNT(*) FROM bk_plugin_schedule WHERE finish_at IS NULL AND state = 3) AS waiting,
-       (SELECT COUNT(*) FROM bk_plugin_notification) AS notifications";
+use bk_plugin_engine::store::{
+    Counts, Notification, QueuedCallback, ScheduleRecord, StoreError, StoreResult,
+};
 
 /// A JSON value as column text.
 pub(crate) fn to_text(v: &impl serde::Serialize) -> StoreResult<String> {
@@ -57,20 +37,173 @@ pub(crate) fn state(code: i64) -> StoreResult<State> {
         .ok_or_else(|| StoreError::new(format!("corrupt state {code}")))
 }
 
-/// The end of `push_callback` from its INSERT's result: queued (commit), or already queued
-/// (the unique `(trace_id, callback_id)` index refused a second entry; roll back).
-pub(crate) fn queued(
-    inserted: Result<impl Sized, sqlx::Error>,
-    err: impl FnOnce(sqlx::Error) -> StoreError,
-) -> StoreResult<(PushOutcome, bool)> {
-    match inserted {
-        Ok(_) => Ok((PushOutcome::Queued, true)),
-        Err(e)
-            if e.as_database_error()
-                .is_some_and(|d| d.is_unique_violation()) =>
-        {
-            Ok((PushOutcome::AlreadyQueued, false))
+/// A stored count (`invoke_count`, `attempts`). A value out of `u32`'s range (only a hand-edited
+/// row holds one) is clamped: negative to 0, too large to `u32::MAX`.
+pub(crate) fn count(v: i64) -> u32 {
+    u32::try_from(v.max(0)).unwrap_or(u32::MAX)
+}
+
+/// Row counts read as `(polling, waiting, notifications)` (`sql::COUNTS`).
+pub(crate) fn counts((polling, waiting, notifications): (i64, i64, i64)) -> Counts {
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    Counts {
+        polling: n(polling),
+        waiting_callback: n(waiting),
+        notifications: n(notifications),
+    }
+}
+
+/// A text column that some dialects return as bytes (MySQL describes `utf8mb4_bin` columns
+/// as binary).
+pub(crate) trait Text {
+    /// The column's text.
+    fn into_text(self) -> StoreResult<String>;
+}
+
+impl Text for String {
+    fn into_text(self) -> StoreResult<String> {
+        Ok(self)
+    }
+}
+
+impl Text for Vec<u8> {
+    fn into_text(self) -> StoreResult<String> {
+        String::from_utf8(self).map_err(|e| StoreError::with_source("trace id is not UTF-8", e))
+    }
+}
+
+/// A `bk_plugin_schedule` row as read (`sql::RECORD_COLUMNS`): `I` is the dialect's integer
+/// column type, `T` its trace id type.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct RecordRow<I, T> {
+    trace_id: T,
+    plugin_version: String,
+    state: I,
+    inputs: String,
+    context: String,
+    storage: String,
+    outputs: String,
+    invoke_count: I,
+    err: String,
+    created_at: i64,
+    finish_at: Option<i64>,
+    next_run_at: Option<i64>,
+}
+
+impl<I: Into<i64>, T: Text> RecordRow<I, T> {
+    /// The record; `Err` for a row that cannot be read (corrupt JSON, unknown state), with its
+    /// trace id (which must be text).
+    pub(crate) fn decode(self) -> StoreResult<Result<ScheduleRecord, (String, StoreError)>> {
+        let trace_id = self.trace_id.into_text()?;
+        let decoded = (|| {
+            let mut r = ScheduleRecord::new(
+                trace_id.clone(),
+                self.plugin_version,
+                state(self.state.into())?,
+                from_text(&self.inputs, "inputs")?,
+                from_text(&self.context, "context")?,
+                Timestamp::from_millis(self.created_at),
+            )
+            .with_data(
+                from_text(&self.storage, "storage")?,
+                from_text(&self.outputs, "outputs")?,
+            );
+            r.next_run_at = ts(self.next_run_at);
+            r.invoke_count = count(self.invoke_count.into());
+            r.err = self.err;
+            r.finish_at = ts(self.finish_at);
+            Ok(r)
+        })();
+        Ok(decoded.map_err(|e| (trace_id, e)))
+    }
+
+    /// [`decode`](Self::decode), an unreadable row being an error.
+    pub(crate) fn record(self) -> StoreResult<ScheduleRecord> {
+        self.decode()?.map_err(|(_, e)| e)
+    }
+}
+
+/// The rows of a claim that cannot be read: trace id and why.
+pub(crate) type Unreadable = Vec<(String, StoreError)>;
+
+/// Claimed rows decoded: the readable records, and the others.
+pub(crate) fn decode_claimed<I: Into<i64>, T: Text>(
+    rows: Vec<RecordRow<I, T>>,
+) -> StoreResult<(Vec<ScheduleRecord>, Unreadable)> {
+    let (mut records, mut unreadable) = (Vec::with_capacity(rows.len()), Vec::new());
+    for row in rows {
+        match row.decode()? {
+            Ok(r) => records.push(r),
+            Err(bad) => unreadable.push(bad),
         }
-        Err(e) => Err(err(e)),
+    }
+    Ok((records, unreadable))
+}
+
+/// A `bk_plugin_notification` row as read (`sql::NOTIFICATION_COLUMNS`).
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct NotificationRow<I, T> {
+    id: i64,
+    trace_id: T,
+    url: String,
+    data: String,
+    attempts: I,
+    due_at: i64,
+}
+
+/// Claimed notifications decoded, oldest due first (ties by id): RETURNING and `IN` reads
+/// have no defined order.
+pub(crate) fn notifications<I: Into<i64>, T: Text>(
+    rows: Vec<NotificationRow<I, T>>,
+) -> StoreResult<Vec<Notification>> {
+    let mut rows = rows;
+    rows.sort_by_key(|r| (r.due_at, r.id));
+    rows.into_iter()
+        .map(|r| {
+            Ok(Notification {
+                id: r.id,
+                trace_id: r.trace_id.into_text()?,
+                data: from_text(&r.data, "data")?,
+                url: r.url,
+                attempts: count(r.attempts.into()),
+            })
+        })
+        .collect()
+}
+
+/// A `bk_plugin_callback` row as read by `sql::oldest_callbacks`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct CallbackRow<T> {
+    seq: i64,
+    trace_id: T,
+    callback_id: String,
+    data: String,
+}
+
+/// Callbacks by trace id.
+pub(crate) fn callbacks<T: Text>(
+    rows: Vec<CallbackRow<T>>,
+) -> StoreResult<HashMap<String, QueuedCallback>> {
+    rows.into_iter()
+        .map(|r| {
+            let callback = QueuedCallback {
+                seq: r.seq,
+                callback_id: r.callback_id,
+                data: from_text(&r.data, "data")?,
+            };
+            Ok((r.trace_id.into_text()?, callback))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_out_of_range_are_clamped() {
+        assert_eq!(count(-1), 0);
+        assert_eq!(count(7), 7);
+        assert_eq!(count(i64::from(u32::MAX) + 1), u32::MAX);
     }
 }

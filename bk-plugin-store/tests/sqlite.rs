@@ -8,7 +8,7 @@ use bk_plugin_core::State;
 use bk_plugin_engine::Timestamp;
 use bk_plugin_engine::store::{LeaseRequest, ScheduleRecord, Store};
 use bk_plugin_store::SqliteStore;
-use serde_json::{Map, json};
+use serde_json::json;
 
 fn dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("bk-plugin-store-{name}-{}", std::process::id()));
@@ -24,11 +24,9 @@ fn row(trace_id: &str, due: i64) -> ScheduleRecord {
         State::Poll,
         json!({"a": 1}),
         json!({"executor": "admin"}),
-        Map::new(),
-        Map::new(),
         Timestamp::from_millis(0),
-        Some(Timestamp::from_millis(due)),
     )
+    .poll_at(Timestamp::from_millis(due))
 }
 
 fn lease(id: i64) -> LeaseRequest<'static> {

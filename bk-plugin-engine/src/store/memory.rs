@@ -155,16 +155,29 @@ impl Store for MemoryStore {
         limit: usize,
     ) -> BoxFuture<'a, StoreResult<Vec<Claim>>> {
         ready(Ok(self.with(|inner| {
-            let mut due: Vec<(Option<Timestamp>, String)> = inner
-                .rows
-                .values()
-                .filter(|r| r.is_due(now))
-                .map(|r| (r.record.next_run_at, r.record.trace_id.clone()))
+            // The trait's order: due polls by next_run_at, then waiting callbacks by their
+            // oldest entry; `limit` in all.
+            let mut polls: Vec<(Option<Timestamp>, &String)> = Vec::new();
+            let mut waiting: Vec<(i64, &String)> = Vec::new();
+            for r in inner.rows.values().filter(|r| r.is_due(now)) {
+                match r.inbox.front() {
+                    Some(c) if r.record.state == State::Callback => {
+                        waiting.push((c.seq, &r.record.trace_id));
+                    }
+                    _ => polls.push((r.record.next_run_at, &r.record.trace_id)),
+                }
+            }
+            polls.sort();
+            waiting.sort();
+            let due: Vec<String> = polls
+                .into_iter()
+                .map(|(_, id)| id)
+                .chain(waiting.into_iter().map(|(_, id)| id))
+                .take(limit)
+                .cloned()
                 .collect();
-            due.sort();
-            due.truncate(limit);
             due.into_iter()
-                .map(|(_, trace_id)| {
+                .map(|trace_id| {
                     let row = inner.rows.get_mut(&trace_id).expect("row listed above");
                     row.claim(lease)
                 })
@@ -298,16 +311,22 @@ impl Store for MemoryStore {
         limit: usize,
     ) -> BoxFuture<'_, StoreResult<Vec<Notification>>> {
         ready(Ok(self.with(|inner| {
-            inner
+            let mut due: Vec<(Timestamp, i64)> = inner
                 .notifications
-                .values_mut()
+                .values()
                 .filter(|p| p.due_at <= now && p.lease_until.is_none_or(|u| u < now))
-                .take(limit)
-                .map(|p| {
+                .map(|p| (p.due_at, p.n.id))
+                .collect();
+            due.sort();
+            due.truncate(limit);
+            let mut claimed = Vec::with_capacity(due.len());
+            for (_, id) in due {
+                if let Some(p) = inner.notifications.get_mut(&id) {
                     p.lease_until = Some(until);
-                    p.n.clone()
-                })
-                .collect()
+                    claimed.push(p.n.clone());
+                }
+            }
+            claimed
         })))
     }
 

@@ -84,18 +84,16 @@ pub struct ScheduleRecord {
 }
 
 impl ScheduleRecord {
-    /// A new row for an invocation whose first run ended in POLL or CALLBACK.
-    #[allow(clippy::too_many_arguments)]
+    /// The row of an invocation whose first run, at `created_at`, ended in `state` (POLL or
+    /// CALLBACK): one run so far, empty storage and outputs ([`with_data`](Self::with_data)),
+    /// no next poll ([`poll_at`](Self::poll_at)), not finished.
     pub fn new(
         trace_id: String,
         plugin_version: String,
         state: State,
         inputs: Value,
         context: Value,
-        storage: Map<String, Value>,
-        outputs: Map<String, Value>,
         created_at: Timestamp,
-        next_run_at: Option<Timestamp>,
     ) -> Self {
         ScheduleRecord {
             trace_id,
@@ -103,13 +101,50 @@ impl ScheduleRecord {
             state,
             inputs,
             context,
-            storage,
-            outputs,
+            storage: Map::new(),
+            outputs: Map::new(),
             invoke_count: 1,
             err: String::new(),
             created_at,
             finish_at: None,
-            next_run_at,
+            next_run_at: None,
+        }
+    }
+
+    /// The same with the storage and outputs the run left.
+    pub fn with_data(mut self, storage: Map<String, Value>, outputs: Map<String, Value>) -> Self {
+        self.storage = storage;
+        self.outputs = outputs;
+        self
+    }
+
+    /// The same with the next poll due at `at`.
+    pub fn poll_at(mut self, at: Timestamp) -> Self {
+        self.next_run_at = Some(at);
+        self
+    }
+}
+
+/// One item of [`Store::complete_many`]: a transition to write if `lease_id` still holds the
+/// row of `trace_id` (as [`Store::complete`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Completion {
+    /// The row.
+    pub trace_id: String,
+    /// The lease the writer holds.
+    pub lease_id: i64,
+    /// What to write.
+    pub transition: Transition,
+}
+
+impl Completion {
+    /// The completion of `trace_id` under `lease_id`.
+    pub fn new(trace_id: String, lease_id: i64, transition: Transition) -> Self {
+        Completion {
+            trace_id,
+            lease_id,
+            transition,
         }
     }
 }
@@ -185,6 +220,38 @@ pub struct Transition {
 }
 
 impl Transition {
+    /// The transition of `claim`'s row to `state` at the end of a run at `now`: storage and
+    /// outputs as claimed, one run more, the claimed callback consumed, `finish_at` = `now`
+    /// when `state` is SUCCESS or FAIL; no next poll ([`poll_at`](Self::poll_at)) and no
+    /// notification ([`notify`](Self::notify)). For store tests and custom drivers; the engine
+    /// builds its transitions from the run's outcome.
+    pub fn after(claim: &Claim, state: State, now: Timestamp) -> Self {
+        Transition {
+            state,
+            storage: claim.record.storage.clone(),
+            outputs: claim.record.outputs.clone(),
+            invoke_count: claim.record.invoke_count.saturating_add(1),
+            err: String::new(),
+            finish_at: state.is_finished().then_some(now),
+            next_run_at: None,
+            previous_state: claim.record.state,
+            consumed_callback: claim.callback.as_ref().map(|c| c.seq),
+            notification: None,
+        }
+    }
+
+    /// The same with the next poll due at `at`.
+    pub fn poll_at(mut self, at: Timestamp) -> Self {
+        self.next_run_at = Some(at);
+        self
+    }
+
+    /// The same, enqueuing `notification`.
+    pub fn notify(mut self, notification: NewNotification) -> Self {
+        self.notification = Some(notification);
+        self
+    }
+
     /// `true` when the schedule leaves CALLBACK: its remaining inbox is dropped, as the Python
     /// framework drops callbacks that find the schedule in another state. (Inbox entries only
     /// exist while a row is in CALLBACK.)
@@ -247,10 +314,25 @@ pub struct Counts {
     pub notifications: u64,
 }
 
-/// A durable schedule store. Implementations: [`MemoryStore`] (tests), SQLite
-/// (`bk-plugin-store`), later PostgreSQL and MySQL.
+/// A durable schedule store. Implementations: [`MemoryStore`] (tests and the harness), and in
+/// `bk-plugin-store` SQLite, PostgreSQL and MySQL / MariaDB.
 ///
-/// Every method is one atomic step; see the module docs for the lease protocol.
+/// The contract every implementation keeps (the shared store suite, `tests/stores.rs`, runs
+/// the engine tests and `tests/store_contract.rs` against each one):
+///
+/// - **Atomicity.** Every method is one atomic step: another process sharing the store sees
+///   all of its writes or none. Batch methods ([`create_many`](Store::create_many),
+///   [`complete_many`](Store::complete_many)) are atomic per item, not as a whole.
+/// - **Fencing.** A claimed row is written only by the holder of its current lease
+///   ([`complete`](Store::complete), [`renew`](Store::renew)); a row is never held by two
+///   live leases, and a claim never returns a row twice.
+/// - **Order.** [`claim_due`](Store::claim_due) returns due POLL rows, earliest `next_run_at`
+///   first, then CALLBACK rows, oldest queued callback first;
+///   [`claim_notifications`](Store::claim_notifications) returns the oldest due first (ties by
+///   id). An inbox is consumed in the order its callbacks arrived. Batch methods answer one
+///   result per item, in the order of the items.
+///
+/// See the module docs for the lease protocol.
 pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// Inserts the row of an invocation whose first run ended in POLL or CALLBACK.
     fn create(&self, record: ScheduleRecord) -> BoxFuture<'_, StoreResult<()>>;
@@ -274,7 +356,9 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     fn get<'a>(&'a self, trace_id: &'a str) -> BoxFuture<'a, StoreResult<Option<ScheduleRecord>>>;
 
     /// Claims up to `limit` due rows that no live lease holds: POLL rows whose `next_run_at`
-    /// has passed and CALLBACK rows with a queued callback, oldest first.
+    /// has passed, earliest first, then (while fewer than `limit` are claimed) CALLBACK rows
+    /// with a queued callback, the row with the oldest callback first. Returned in that order,
+    /// each CALLBACK claim with its oldest callback.
     fn claim_due<'a>(
         &'a self,
         now: Timestamp,
@@ -305,23 +389,23 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// [`complete`](Store::complete) for several rows (group commit); one result per item,
     /// in order. Each item is fenced by its own lease. Stores override this to write many
     /// rows in one statement; the default completes them one by one.
-    fn complete_many(
-        &self,
-        items: Vec<(String, i64, Transition)>,
-    ) -> BoxFuture<'_, StoreResult<Vec<bool>>> {
+    fn complete_many(&self, items: Vec<Completion>) -> BoxFuture<'_, StoreResult<Vec<bool>>> {
         Box::pin(async move {
             let mut done = Vec::with_capacity(items.len());
-            for (trace_id, lease_id, t) in items {
-                done.push(self.complete(&trace_id, lease_id, t).await?);
+            for c in items {
+                done.push(self.complete(&c.trace_id, c.lease_id, c.transition).await?);
             }
             Ok(done)
         })
     }
 
-    /// Queues a callback for `trace_id` if, in the same transaction, it is in CALLBACK and its
-    /// inbox holds no callback with the same `callback_id` (then
-    /// [`AlreadyQueued`](PushOutcome::AlreadyQueued), nothing written): at most one inbox
-    /// entry per `(trace_id, callback_id)`, even for concurrent pushes.
+    /// Queues a callback for `trace_id` if, in the same transaction, it is in CALLBACK: a
+    /// concurrent [`complete`](Store::complete) moving the row out of CALLBACK happens wholly
+    /// before (the push answers [`PushOutcome::NotWaiting`]) or after (the queued callback is
+    /// dropped with the inbox, or consumed by a later round). Callbacks are consumed in the
+    /// order they were queued. At most one inbox entry exists per `(trace_id, callback_id)`,
+    /// even for concurrent pushes: a push of a queued id writes nothing and answers
+    /// [`AlreadyQueued`](PushOutcome::AlreadyQueued).
     fn push_callback<'a>(
         &'a self,
         trace_id: &'a str,
@@ -334,7 +418,9 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// their lease expiry.
     fn next_due(&self) -> BoxFuture<'_, StoreResult<Option<Timestamp>>>;
 
-    /// Claims up to `limit` notifications due at `now` under a lease until `until`.
+    /// Claims up to `limit` notifications due at `now` that no live lease holds, under a lease
+    /// until `until`: the oldest `due_at` first (ties: the first enqueued first), returned in
+    /// that order.
     fn claim_notifications(
         &self,
         now: Timestamp,
