@@ -220,7 +220,10 @@ impl Store for SpyStore {
     ) -> BoxFuture<'a, StoreResult<PushOutcome>> {
         // Counted once answered, so a test that sees the count knows what the store found.
         Box::pin(async move {
-            let pushed = self.inner.push_callback(trace_id, callback_id, data, now).await;
+            let pushed = self
+                .inner
+                .push_callback(trace_id, callback_id, data, now)
+                .await;
             self.count("push_callback");
             pushed
         })

@@ -42,8 +42,9 @@ mod statements;
 
 pub use connect::MySqlOptions;
 use statements::{
-    DUE_CALLBACKS, DUE_NOTIFICATIONS, DUE_POLLS, LOCK_HELD, INSERT_CALLBACK_IGNORE, STATE_IN_SHARE_MODE, complete_many,
-    lease_notifications, lease_rows, read_notifications, read_rows,
+    DUE_CALLBACKS, DUE_NOTIFICATIONS, DUE_POLLS, INSERT_CALLBACK_IGNORE, LOCK_HELD,
+    STATE_IN_SHARE_MODE, complete_many, lease_notifications, lease_rows, read_notifications,
+    read_rows,
 };
 
 /// Rows as MySQL returns them: states and counts are `INT` (`i32`); trace ids, whose

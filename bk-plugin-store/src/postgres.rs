@@ -339,9 +339,7 @@ impl Store for PostgresStore {
                     .await
                     .map_err(db_err("read state"))?;
                 match steps::read_state(code.map(i64::from)) {
-                    Some(State::Callback) => {
-                        Ok(steps::pushed(run(&mut tx, queue).await?))
-                    }
+                    Some(State::Callback) => Ok(steps::pushed(run(&mut tx, queue).await?)),
                     other => Ok((PushOutcome::NotWaiting(other), false)),
                 }
             }
