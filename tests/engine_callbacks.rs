@@ -97,6 +97,19 @@ async fn waiting(rig: &Rig, mode: &str) -> Waiting {
     }
 }
 
+/// Resumes `w` with `{"again": true}`: the run prepares a new callback and waits again (its
+/// row, in CALLBACK after run 2, is returned).
+async fn waiting_again(rig: &Rig, w: &Waiting) -> bk_plugin_engine::store::ScheduleRecord {
+    rig.engine
+        .callback(&w.token, json!({"again": true}))
+        .await
+        .unwrap();
+    assert_eq!(rig.run_due().await, 1);
+    let row = rig.record(&w.trace_id).await;
+    assert_eq!((row.state, row.invoke_count), (State::Callback, 2));
+    row
+}
+
 fn assert_invalid_token(result: Result<(), CallbackError>, token: &str) {
     match result {
         Err(CallbackError::Token(TokenError::Invalid(t))) => assert_eq!(t, token),
@@ -156,13 +169,7 @@ fn each_wait_is_resumed_only_by_a_token_its_own_run_prepared() {
     each_store(|_, store| async move {
         let rig = Rig::new(store);
         let w = waiting(&rig, "callback").await;
-        rig.engine
-            .callback(&w.token, json!({"again": true}))
-            .await
-            .unwrap();
-        assert_eq!(rig.run_due().await, 1);
-        let row = rig.record(&w.trace_id).await;
-        assert_eq!((row.state, row.invoke_count), (State::Callback, 2));
+        let row = waiting_again(&rig, &w).await;
         let second = token_of(row.outputs["callback_url"].as_str().unwrap()).to_owned();
         assert_ne!(second, w.token);
 
@@ -237,12 +244,7 @@ fn a_callback_of_an_earlier_wait_that_reached_the_inbox_is_discarded_unrun() {
     each_store(|_, store| async move {
         let rig = Rig::new(store);
         let w = waiting(&rig, "callback").await;
-        rig.engine
-            .callback(&w.token, json!({"again": true}))
-            .await
-            .unwrap();
-        assert_eq!(rig.run_due().await, 1);
-        let waiting_again = rig.record(&w.trace_id).await;
+        let waiting_again = waiting_again(&rig, &w).await;
         // As if the replay had passed the engine's check just before the wait moved on.
         let pushed = rig
             .dyn_store

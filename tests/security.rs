@@ -109,6 +109,10 @@ async fn a_dev_server_refuses_a_listener_other_hosts_can_reach() {
     );
 }
 
+async fn get_text(url: &str) -> String {
+    reqwest::get(url).await.unwrap().text().await.unwrap()
+}
+
 async fn post(url: &str, body: &str, headers: &[(&str, &str)]) -> (u16, String) {
     let mut req = reqwest::Client::new().post(url).body(body.to_owned());
     for (k, v) in headers {
@@ -154,12 +158,7 @@ async fn invoke_takes_json_only_so_a_cross_site_post_runs_nothing() {
         )
     );
     // Nothing ran: no invocation was answered, none is polling.
-    let metrics = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(&format!("{base}/metrics")).await;
     assert!(
         !metrics.contains("bk_plugin_invocations_total{"),
         "{metrics}"
@@ -263,12 +262,7 @@ async fn store_errors_are_logged_not_answered() {
     assert_eq!(v["data"]["state"], 5, "{text}");
     let err = v["data"]["err"].as_str().unwrap();
     assert!(err.starts_with("schedule create error: "), "{err}");
-    let schedule = reqwest::get(format!("{base}/bk_plugin/schedule/{trace}"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let schedule = get_text(&format!("{base}/bk_plugin/schedule/{trace}")).await;
     assert!(
         schedule.contains("the schedule store is unavailable"),
         "{schedule}"
