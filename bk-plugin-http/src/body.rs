@@ -4,21 +4,34 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 
+use crate::config::Config;
 use crate::reply;
 
-/// The whole body, or 413 `{"result": false, "message": "request body is larger than N bytes"}`.
+/// The whole body within the configured size and time: else 413 `{"result": false, "message":
+/// "request body is larger than N bytes"}`, or 408 when it did not arrive within
+/// `body_timeout`.
 pub(crate) async fn read(
     body: Body,
-    limit: usize,
+    config: &Config,
     trace_id: Option<&str>,
 ) -> Result<Bytes, Response> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        reply::failure(
+    let limit = config.body_limit;
+    match tokio::time::timeout(config.body_timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(reply::failure(
             StatusCode::PAYLOAD_TOO_LARGE,
             &format!("request body is larger than {limit} bytes"),
             trace_id,
-        )
-    })
+        )),
+        Err(_) => Err(reply::failure(
+            StatusCode::REQUEST_TIMEOUT,
+            &format!(
+                "request body not received within {} s",
+                config.body_timeout.as_secs_f64()
+            ),
+            trace_id,
+        )),
+    }
 }
 
 /// 415 `{"detail": "Unsupported media type \"..\" in request."}` (DRF's answer) unless a

@@ -1,6 +1,7 @@
 //! [`Config`]: the runtime's settings, read from the BK PaaS environment.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -70,6 +71,16 @@ pub struct Config {
     /// Largest accepted request body in bytes (`BK_PLUGIN_BODY_LIMIT`, default 10 MiB);
     /// larger bodies get 413.
     pub body_limit: usize,
+    /// Most connections served at once (`BK_PLUGIN_MAX_CONNECTIONS`, default 1024); beyond
+    /// it new connections wait in the kernel's backlog until one closes.
+    pub max_connections: usize,
+    /// How long a connection may take to send a request head, and may stay idle between
+    /// keep-alive requests, before it is closed (`BK_PLUGIN_HEADER_TIMEOUT`, seconds, default
+    /// 10).
+    pub header_timeout: Duration,
+    /// How long the body of an invoke, callback or dispatch request may take to arrive
+    /// (`BK_PLUGIN_BODY_TIMEOUT`, seconds, default 30); later: 408.
+    pub body_timeout: Duration,
     /// An app sub-path every route is also served under, e.g. `/my-plugin`
     /// (`BK_PLUGIN_SUB_PATH`).
     pub sub_path: Option<String>,
@@ -95,6 +106,9 @@ impl Default for Config {
             require_exempt: false,
             notify_allow: None,
             body_limit: 10 * 1024 * 1024,
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
             sub_path: None,
             description: None,
             allow_scope: Value::Object(Default::default()),
@@ -123,11 +137,27 @@ impl std::fmt::Debug for Config {
             .field("require_exempt", &self.require_exempt)
             .field("notify_allow", &self.notify_allow)
             .field("body_limit", &self.body_limit)
+            .field("max_connections", &self.max_connections)
+            .field("header_timeout", &self.header_timeout)
+            .field("body_timeout", &self.body_timeout)
             .field("sub_path", &self.sub_path)
             .field("description", &self.description)
             .field("allow_scope", &self.allow_scope)
             .finish()
     }
+}
+
+/// A positive number of seconds (fractions allowed).
+fn seconds(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| ConfigError::Invalid {
+            name,
+            reason: format!("{value:?} is not a positive number of seconds"),
+        })
 }
 
 fn var(name: &str) -> Option<String> {
@@ -203,6 +233,22 @@ impl Config {
                 name: "BK_PLUGIN_BODY_LIMIT",
                 reason: format!("{e}"),
             })?;
+        }
+        if let Some(n) = get("BK_PLUGIN_MAX_CONNECTIONS") {
+            c.max_connections =
+                n.parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| ConfigError::Invalid {
+                        name: "BK_PLUGIN_MAX_CONNECTIONS",
+                        reason: format!("{n:?} is not a positive integer"),
+                    })?;
+        }
+        if let Some(s) = get("BK_PLUGIN_HEADER_TIMEOUT") {
+            c.header_timeout = seconds("BK_PLUGIN_HEADER_TIMEOUT", &s)?;
+        }
+        if let Some(s) = get("BK_PLUGIN_BODY_TIMEOUT") {
+            c.body_timeout = seconds("BK_PLUGIN_BODY_TIMEOUT", &s)?;
         }
         c.sub_path = get("BK_PLUGIN_SUB_PATH")
             .map(|p| format!("/{}", p.trim_matches('/')))

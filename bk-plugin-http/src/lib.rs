@@ -21,6 +21,7 @@ mod reply;
 mod routes;
 mod run;
 mod scope;
+mod serve;
 mod server;
 mod state;
 mod time;

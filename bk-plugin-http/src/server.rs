@@ -294,9 +294,11 @@ impl App {
             }
         }
         let handle: EngineHandle = self.shared.engine.start();
-        let result = axum::serve(listener, self.router)
-            .with_graceful_shutdown(signal)
-            .await;
+        let limits = crate::serve::Limits {
+            max_connections: config.max_connections,
+            header_timeout: config.header_timeout,
+        };
+        let result = crate::serve::serve(listener, self.router, limits, signal).await;
         handle.shutdown().await;
         result
     }

@@ -31,7 +31,7 @@ pub(crate) async fn callback(
         Ok(ids) => ids,
         Err(e) => return answer(StatusCode::BAD_REQUEST, false, &e.to_string()),
     };
-    let bytes = match body::read(req_body, state.config.body_limit, None).await {
+    let bytes = match body::read(req_body, &state.config, None).await {
         Ok(b) => b,
         Err(r) => return r,
     };

@@ -36,7 +36,7 @@ pub(crate) async fn dispatch(
             Some(&trace_id),
         )
     };
-    let bytes = match body::read(req_body, state.config.body_limit, Some(&trace_id)).await {
+    let bytes = match body::read(req_body, &state.config, Some(&trace_id)).await {
         Ok(b) => b,
         Err(r) => return r,
     };

@@ -29,7 +29,7 @@ pub(crate) async fn invoke(
         return reply::not_found_empty();
     }
     let trace_id = new_id();
-    let bytes = match body::read(req_body, state.config.body_limit, None).await {
+    let bytes = match body::read(req_body, &state.config, None).await {
         Ok(b) => b,
         Err(r) => return r,
     };
