@@ -8,6 +8,7 @@
 // Checks return `Result<_, Response>` (axum's idiom); the response is built once per request.
 #![allow(clippy::result_large_err)]
 
+mod app_state;
 mod auth;
 mod body;
 mod cli;
@@ -21,7 +22,6 @@ mod routes;
 mod run;
 mod scope;
 mod server;
-mod state;
 mod time;
 
 pub use auth::Caller;
