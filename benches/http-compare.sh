@@ -4,7 +4,7 @@
 #
 #   benches/http-compare.sh            # SHARED=../shared by default
 #
-# Serves the peer's own three plugin versions (tests/peer.rs) with `bk_plugin_kit::run()`,
+# Serves the peer's own three plugin versions (tests/support/peer.rs) with `bk_plugin_kit::run()`,
 # release build, stag environment with the gateway check exempted (as a dev box would be),
 # JSON logs at the default level to a file, schedules in a temp SQLite file.
 set -euo pipefail

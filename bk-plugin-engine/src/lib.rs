@@ -44,19 +44,19 @@
 //! ```
 #![deny(missing_docs)]
 
+mod background;
 pub mod clock;
 mod commit;
 mod config;
 mod engine;
 mod notify;
-mod runtime;
 pub mod store;
 pub mod testing;
 mod token;
 
+pub use background::EngineHandle;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use config::EngineConfig;
 pub use engine::{CallbackError, Engine, EngineBuilder, Invoked};
 pub use notify::{FinishNotifier, HttpNotifier, NotifyPolicy, accepted as notification_accepted};
-pub use runtime::EngineHandle;
 pub use token::{CallbackKey, CallbackSigner, TokenError, callback_round, new_callback_id, new_id};

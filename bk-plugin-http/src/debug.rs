@@ -9,7 +9,8 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::state::AppState;
+use crate::app_state::AppState;
+use crate::routes::SlashRoutes;
 
 /// The page, embedded at build time.
 const PAGE: &str = include_str!("../assets/debug.html");
@@ -41,9 +42,7 @@ pub(crate) fn routes(state: &AppState) -> Router {
     }
     router = router.route("/", get(page));
     if let Some(sub) = &state.config.sub_path {
-        router = router
-            .route(sub, get(page))
-            .route(&format!("{sub}/"), get(page));
+        router = router.route_both(sub, get(page));
     }
     router
 }

@@ -8,6 +8,7 @@
 // Checks return `Result<_, Response>` (axum's idiom); the response is built once per request.
 #![allow(clippy::result_large_err)]
 
+mod app_state;
 mod auth;
 mod body;
 mod cli;
@@ -23,7 +24,6 @@ mod run;
 mod scope;
 mod serve;
 mod server;
-mod state;
 mod time;
 
 pub use auth::Caller;

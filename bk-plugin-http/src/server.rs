@@ -17,12 +17,12 @@ use bk_plugin_store::SqliteStore;
 use serde_json::json;
 use tokio::net::TcpListener;
 
+use crate::app_state::{AppState, Shared};
 use crate::auth::{Caller, JwtVerifier};
 use crate::config::{Config, ConfigError};
 use crate::reply;
-use crate::routes::{callback, detail, dispatch, invoke, logs, meta, schedule};
+use crate::routes::{SlashRoutes, callback, detail, dispatch, invoke, logs, meta, schedule};
 use crate::scope::AllowScope;
-use crate::state::{AppState, Shared};
 
 /// Why the server cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -406,9 +406,8 @@ async fn method_not_allowed(req: Request<Body>) -> Response {
 fn api(state: AppState) -> Router {
     let dev_only = if state.config.is_dev() {
         Router::new()
-            .route("/logs/{trace_id}", get(logs::logs))
+            .route_both("/logs/{trace_id}", get(logs::logs))
             .route("/diff/{old}/{new}", get(crate::routes::diff::diff))
-            .route("/logs/{trace_id}/", get(logs::logs))
     } else {
         Router::new()
     };
@@ -420,18 +419,12 @@ fn api(state: AppState) -> Router {
             plugin_api_gate,
         ));
     Router::new()
-        .route("/meta", get(meta::meta))
-        .route("/meta/", get(meta::meta))
-        .route("/detail/{version}", get(detail::detail))
-        .route("/detail/{version}/", get(detail::detail))
-        .route("/invoke/{version}", post(invoke::invoke))
-        .route("/invoke/{version}/", post(invoke::invoke))
-        .route("/schedule/{trace_id}", get(schedule::schedule))
-        .route("/schedule/{trace_id}/", get(schedule::schedule))
-        .route("/callback/{token}", post(callback::callback))
-        .route("/callback/{token}/", post(callback::callback))
-        .route("/plugin_api_dispatch", post(dispatch::dispatch))
-        .route("/plugin_api_dispatch/", post(dispatch::dispatch))
+        .route_both("/meta", get(meta::meta))
+        .route_both("/detail/{version}", get(detail::detail))
+        .route_both("/invoke/{version}", post(invoke::invoke))
+        .route_both("/schedule/{trace_id}", get(schedule::schedule))
+        .route_both("/callback/{token}", post(callback::callback))
+        .route_both("/plugin_api_dispatch", post(dispatch::dispatch))
         .nest_service("/plugin_api", plugin_api)
         .merge(dev_only)
         .method_not_allowed_fallback(method_not_allowed)

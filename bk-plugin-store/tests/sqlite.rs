@@ -1,4 +1,4 @@
-//! SQLite-specific behaviour (the engine suite in `tests/engine_*.rs` runs on this store too):
+//! SQLite-specific behaviour (the engine suite in `tests/engine/*.rs` runs on this store too):
 //! data survives reopening, migrations are recorded once, an unreadable row is failed instead
 //! of being claimed forever.
 

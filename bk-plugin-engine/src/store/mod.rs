@@ -317,8 +317,8 @@ pub struct Counts {
 /// A durable schedule store. Implementations: [`MemoryStore`] (tests and the harness), and in
 /// `bk-plugin-store` SQLite, PostgreSQL and MySQL / MariaDB.
 ///
-/// The contract every implementation keeps (the shared store suite, `tests/stores.rs`, runs
-/// the engine tests and `tests/store_contract.rs` against each one):
+/// The contract every implementation keeps (the shared store suite, `tests/support/stores.rs`, runs
+/// the engine tests and `tests/store/contract.rs` against each one):
 ///
 /// - **Atomicity.** Every method is one atomic step: another process sharing the store sees
 ///   all of its writes or none. Batch methods ([`create_many`](Store::create_many),

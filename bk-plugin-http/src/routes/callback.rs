@@ -8,8 +8,8 @@ use bk_plugin_engine::CallbackError;
 use serde_json::{Value, json};
 
 use super::require_gateway;
+use crate::app_state::AppState;
 use crate::auth::Caller;
-use crate::state::AppState;
 use crate::{body, reply};
 
 fn answer(status: StatusCode, result: bool, message: &str) -> Response {

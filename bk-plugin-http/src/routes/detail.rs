@@ -3,8 +3,8 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 
+use crate::app_state::AppState;
 use crate::reply;
-use crate::state::AppState;
 
 pub(crate) async fn detail(State(state): State<AppState>, Path(version): Path<String>) -> Response {
     match state.details.get(version.as_str()) {

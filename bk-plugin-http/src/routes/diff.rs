@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
-use crate::state::AppState;
+use crate::app_state::AppState;
 use crate::{cli, reply};
 
 pub(crate) async fn diff(

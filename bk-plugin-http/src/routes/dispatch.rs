@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 use tower::ServiceExt;
 
 use super::{require_gateway, require_scope};
+use crate::app_state::AppState;
 use crate::auth::Caller;
-use crate::state::AppState;
 use crate::{body, reply};
 
 const PREFIX: &str = "/bk_plugin/plugin_api/";

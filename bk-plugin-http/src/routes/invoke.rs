@@ -8,8 +8,8 @@ use bk_plugin_engine::new_id;
 use serde_json::{Map, Value, json};
 
 use super::{english, require_gateway, require_scope};
+use crate::app_state::AppState;
 use crate::auth::Caller;
-use crate::state::AppState;
 use crate::{body, reply};
 
 pub(crate) async fn invoke(

@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::response::Response;
 
+use crate::app_state::AppState;
 use crate::reply;
-use crate::state::AppState;
 
 pub(crate) async fn meta(State(state): State<AppState>) -> Response {
     reply::json_bytes(state.meta.clone())

@@ -9,12 +9,28 @@ pub(crate) mod logs;
 pub(crate) mod meta;
 pub(crate) mod schedule;
 
+use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use axum::routing::MethodRouter;
 
+use crate::app_state::AppState;
 use crate::auth::Caller;
 use crate::reply;
-use crate::state::AppState;
+
+/// Registering a route with and without its trailing slash, as the Python framework's URL
+/// patterns answer both.
+pub(crate) trait SlashRoutes<S> {
+    /// `path` and `path/` both answered by `handler`.
+    fn route_both(self, path: &str, handler: MethodRouter<S>) -> Self;
+}
+
+impl<S: Clone + Send + Sync + 'static> SlashRoutes<S> for Router<S> {
+    fn route_both(self, path: &str, handler: MethodRouter<S>) -> Self {
+        self.route(path, handler.clone())
+            .route(&format!("{path}/"), handler)
+    }
+}
 
 /// 403 unless the request came through the gateway (or the environment is exempt).
 pub(crate) fn require_gateway(state: &AppState, caller: &Caller) -> Result<(), Response> {

@@ -6,7 +6,7 @@ use axum::response::Response;
 use bk_plugin_engine::new_id;
 use serde_json::json;
 
-use crate::state::AppState;
+use crate::app_state::AppState;
 use crate::{reply, time};
 
 pub(crate) async fn schedule(State(state): State<AppState>, Path(id): Path<String>) -> Response {

@@ -49,7 +49,7 @@ const MIGRATION_LOCK_WAIT_SECS: i64 = 600;
 /// sqlx's migrator takes such a lock itself, but as `GET_LOCK(name, -1)` without checking the
 /// result: MariaDB reads a negative timeout as "don't wait" and returns NULL at once, so two
 /// replicas starting together would both apply the migrations (and one fail on
-/// `_sqlx_migrations`' primary key; `tests/store_migrations.rs` caught it). The lock here is
+/// `_sqlx_migrations`' primary key; `tests/store/migrations.rs` caught it). The lock here is
 /// taken with a positive timeout and checked; the migrator runs on the same connection.
 async fn migrate(pool: &MySqlPool) -> StoreResult<()> {
     const LOCK: &str = "CONCAT('bk_plugin_migrate_', MD5(DATABASE()))";

@@ -1,6 +1,6 @@
 //! Replicas starting at the same moment on a fresh database: every one opens its store, the
 //! migrations are applied exactly once, and the stores work. On PostgreSQL and MySQL /
-//! MariaDB when their test servers are provided (`tests/stores.rs`); SQLite is opened by one
+//! MariaDB when their test servers are provided (`tests/support/stores.rs`); SQLite is opened by one
 //! process per file.
 
 use std::future::Future;

@@ -181,54 +181,35 @@ fn empty_to_success_answers_the_outputs_and_stores_nothing() {
 }
 
 #[test]
-fn empty_to_fail_on_a_plugin_error() {
+fn empty_to_fail_answers_the_error_and_stores_nothing_and_the_engine_keeps_working() {
+    // (step, the caller's `err`): a plugin error, an unexpected error, a panic.
+    const CASES: [(&str, &str); 3] = [
+        ("fail", "plugin execute failed: failed at run 1"),
+        (
+            "unexpected",
+            "plugin execute raise unexpected error: disk on fire at run 1",
+        ),
+        (
+            "panic",
+            "plugin execute raise unexpected error: plugin panicked: boom at run 1",
+        ),
+    ];
     each_store(|_, store| async move {
         let rig = Rig::new(store);
-        let done = invoke(&rig, &["fail"]).await;
-        assert_eq!(done.state, State::Fail);
-        assert_eq!(
-            done.err.as_deref(),
-            Some("plugin execute failed: failed at run 1")
-        );
-        assert_eq!(done.outputs, None);
-        assert_no_row(&rig, &done.trace_id).await;
-    });
-}
+        for (step, err) in CASES {
+            let done = invoke(&rig, &[step]).await;
+            assert_eq!(done.state, State::Fail, "{step}");
+            assert_eq!(done.err.as_deref(), Some(err), "{step}");
+            assert_eq!(done.outputs, None, "{step}");
+            assert_no_row(&rig, &done.trace_id).await;
 
-#[test]
-fn empty_to_fail_on_an_unexpected_error() {
-    each_store(|_, store| async move {
-        let rig = Rig::new(store);
-        let done = invoke(&rig, &["unexpected"]).await;
-        assert_eq!(done.state, State::Fail);
-        assert_eq!(
-            done.err.as_deref(),
-            Some("plugin execute raise unexpected error: disk on fire at run 1")
-        );
-        assert_eq!(done.outputs, None);
-        assert_no_row(&rig, &done.trace_id).await;
-    });
-}
-
-#[test]
-fn empty_to_fail_on_a_panic_and_the_engine_keeps_working() {
-    each_store(|_, store| async move {
-        let rig = Rig::new(store);
-        let done = invoke(&rig, &["panic"]).await;
-        assert_eq!(done.state, State::Fail);
-        assert_eq!(
-            done.err.as_deref(),
-            Some("plugin execute raise unexpected error: plugin panicked: boom at run 1")
-        );
-        assert_eq!(done.outputs, None);
-        assert_no_row(&rig, &done.trace_id).await;
-
-        // Still serving: a synchronous success, then a resumed invocation.
-        assert_eq!(invoke(&rig, &["success"]).await.state, State::Success);
-        let again = invoke(&rig, &["poll:0", "success"]).await;
-        assert_eq!(again.state, State::Poll);
-        assert_eq!(rig.run_due().await, 1);
-        assert_eq!(rig.record(&again.trace_id).await.state, State::Success);
+            // Still serving: a synchronous success, then a resumed invocation.
+            assert_eq!(invoke(&rig, &["success"]).await.state, State::Success);
+            let again = invoke(&rig, &["poll:0", "success"]).await;
+            assert_eq!(again.state, State::Poll);
+            assert_eq!(rig.run_due().await, 1, "{step}");
+            assert_eq!(rig.record(&again.trace_id).await.state, State::Success);
+        }
     });
 }
 

@@ -1,5 +1,5 @@
 //! The HTTP runtime through a real socket, compared with the Python peer's captured responses
-//! (`fixtures/peer/`, see its INDEX.md) for the same three plugin versions (`src/peer.rs`).
+//! (`fixtures/peer/`, see its INDEX.md) for the same three plugin versions (`support/peer.rs`).
 //! Trace ids, timestamps, callback tokens and framework versions are normalised; everything
 //! else must be equal.
 
