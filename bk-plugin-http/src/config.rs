@@ -19,6 +19,9 @@ pub enum ConfigError {
     /// A variable required outside dev is missing.
     #[error("environment variable {0} is required when BKPAAS_ENVIRONMENT is not dev")]
     Missing(&'static str),
+    /// Outside dev, no durable schedule store is configured.
+    #[error("{}", crate::database_env::NO_STORE)]
+    NoStore,
 }
 
 /// Runtime settings. [`Config::from_env`] reads them the way the Python framework does; every
@@ -59,6 +62,15 @@ pub struct Config {
     pub description: Option<String>,
     /// `meta.allow_scope` (`BK_PLUGIN_ALLOW_SCOPE`, JSON): `{app_code: {type, value: [..]}}`.
     pub allow_scope: Value,
+    /// `BKPAAS_BK_PLUGIN_APIGW_NAME`: the plugin's API gateway, whose public key the server
+    /// fetches at startup when `apigw_public_key` is unset (outside dev).
+    pub apigw_name: Option<String>,
+    /// The gateway management API's base URL (`BK_APIGATEWAY_API_STAGE_URL`, or the gateway
+    /// URL template for `bk-apigateway` + `/prod`), for that fetch.
+    pub apigw_manager_url: Option<String>,
+    /// `BKPAAS_APP_TENANT_ID`: sent as `X-Bk-Tenant-Id` to the management API (`system` if
+    /// unset).
+    pub app_tenant_id: Option<String>,
 }
 
 impl Default for Config {
@@ -77,6 +89,9 @@ impl Default for Config {
             sub_path: None,
             description: None,
             allow_scope: Value::Object(Default::default()),
+            apigw_name: None,
+            apigw_manager_url: None,
+            app_tenant_id: None,
         }
     }
 }
@@ -121,7 +136,14 @@ impl Config {
         }
         if let Some(url) = get("DATABASE_URL").or_else(|| get("BK_PLUGIN_DATABASE_URL")) {
             c.database_url = url;
+        } else if let Some(url) = crate::database_env::from_addon(&get) {
+            c.database_url = url?;
+        } else if !c.is_dev() {
+            return Err(ConfigError::NoStore);
         }
+        c.apigw_name = get("BKPAAS_BK_PLUGIN_APIGW_NAME");
+        c.apigw_manager_url = crate::apigw::management_base(&get);
+        c.app_tenant_id = get("BKPAAS_APP_TENANT_ID");
         c.apigw_public_key = match get("BK_APIGW_PUBLIC_KEY") {
             Some(k) => Some(k),
             None => match get("BK_APIGW_PUBLIC_KEY_FILE") {
@@ -166,12 +188,21 @@ impl Config {
         self.environment == "dev"
     }
 
+    /// Whether the server fetches the gateway's public key at startup: outside dev, with no
+    /// `apigw_public_key` but the gateway's name and management URL.
+    pub fn fetches_public_key(&self) -> bool {
+        !self.is_dev()
+            && self.apigw_public_key.is_none()
+            && self.apigw_name.is_some()
+            && self.apigw_manager_url.is_some()
+    }
+
     /// Checks the settings that must hold before serving.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !self.is_dev() && self.app_secret.is_none() && self.callback_key.is_none() {
             return Err(ConfigError::Missing("BKPAAS_APP_SECRET"));
         }
-        if !self.require_exempt && self.apigw_public_key.is_none() {
+        if !self.require_exempt && self.apigw_public_key.is_none() && !self.fetches_public_key() {
             return Err(ConfigError::Missing("BK_APIGW_PUBLIC_KEY"));
         }
         crate::scope::AllowScope::parse(&self.allow_scope).map_err(|reason| {

@@ -8,11 +8,14 @@
 // Checks return `Result<_, Response>` (axum's idiom); the response is built once per request.
 #![allow(clippy::result_large_err)]
 
+mod apigw;
 mod auth;
 mod body;
 mod cli;
 mod config;
+mod database_env;
 mod debug;
+mod gateway_key;
 mod logging;
 mod metrics;
 mod openapi;

@@ -28,6 +28,8 @@
 
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod codec;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod settings;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 

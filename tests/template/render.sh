@@ -51,8 +51,9 @@ find "$out" -type f -print0 | xargs -0 sed -i \
 if grep -rn -e '{{' -e '{%' "$out"; then fail "placeholders left after rendering (above)"; fi
 
 # The published dependency, pointed at this checkout; the crate is its own workspace.
-grep -qx 'bk-plugin-kit = "0.1"' "$out/Cargo.toml" || fail 'Cargo.toml has no line bk-plugin-kit = "0.1"'
-sed -i "s|^bk-plugin-kit = \"0.1\"\$|bk-plugin-kit = { path = \"$root/bk-plugin-kit\" }|" "$out/Cargo.toml"
+kit_line='bk-plugin-kit = { version = "0.1", features = ["mysql"] }'
+grep -qxF "$kit_line" "$out/Cargo.toml" || fail "Cargo.toml has no line $kit_line"
+sed -i "s|^bk-plugin-kit = { version = \"0.1\", |bk-plugin-kit = { path = \"$root/bk-plugin-kit\", |" "$out/Cargo.toml"
 printf '\n[workspace]\n' >> "$out/Cargo.toml"
 cp Cargo.lock "$out/Cargo.lock"
 export CARGO_TARGET_DIR="$root/target/template"
