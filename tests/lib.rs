@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 #![allow(missing_debug_implementations)]
 
+pub mod gateway;
 pub mod peer;
 pub mod rig;
 pub mod server;

@@ -169,7 +169,15 @@ impl Config {
                 reason: format!("{e}"),
             })?;
         }
+        // BK PaaS's ingress strips the app's sub-path (and sets X-Script-Name); serving the
+        // routes under the preallocated URL's sub-path too keeps them reachable where it
+        // does not.
+        let preallocated = crate::apigw::preallocated(&get, &c.environment)
+            .ok()
+            .flatten()
+            .and_then(|(_, sub)| sub);
         c.sub_path = get("BK_PLUGIN_SUB_PATH")
+            .or(preallocated)
             .map(|p| format!("/{}", p.trim_matches('/')))
             .filter(|p| p != "/");
         c.description = get("BK_PLUGIN_DESCRIPTION");

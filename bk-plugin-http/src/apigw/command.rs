@@ -53,11 +53,11 @@ pub(crate) fn run(command: ApigwCommand) -> ExitCode {
     let settings = |environment: &str, purpose| {
         GatewaySettings::from_lookup(var, environment, purpose).map_err(|e| fail(&e))
     };
+    // The gateway settings first: their messages say what the sync misses.
+    let environment = var("BKPAAS_ENVIRONMENT").unwrap_or_else(|| Config::default().environment);
     match command {
         ApigwCommand::Definition(dir) => {
-            // The files need no store or secret: only the environment's name.
-            let environment =
-                var("BKPAAS_ENVIRONMENT").unwrap_or_else(|| Config::default().environment);
+            // The files need no store or secret.
             let settings = match settings(&environment, Purpose::Definition) {
                 Ok(s) => s,
                 Err(code) => return code,
@@ -65,13 +65,13 @@ pub(crate) fn run(command: ApigwCommand) -> ExitCode {
             definition_command(&settings, &dir, fail)
         }
         ApigwCommand::Sync { force } => {
+            let settings = match settings(&environment, Purpose::Sync) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
             let config = match Config::from_env() {
                 Ok(c) => c,
                 Err(e) => return fail(&e),
-            };
-            let settings = match settings(&config.environment, Purpose::Sync) {
-                Ok(s) => s,
-                Err(code) => return code,
             };
             sync_command(&config, &settings, force, fail)
         }

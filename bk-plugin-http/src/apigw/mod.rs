@@ -14,7 +14,7 @@ mod sync;
 pub(crate) use client::Management;
 pub(crate) use command::{ApigwCommand, parse, run};
 pub(crate) use key::fetch as fetch_public_key;
-pub(crate) use settings::management_base;
+pub(crate) use settings::{management_base, preallocated};
 pub(crate) use state::keys::public_key as public_key_setting;
 
 use serde_json::Value;
