@@ -84,7 +84,11 @@ fn respond(gw: &Gateway, parts: &Parts, bytes: &[u8]) -> Response {
     let prefix = format!("/api/bk-apigateway/prod/api/v2/sync/gateways/{}/", gw.name);
     let path = parts.uri.path().to_owned();
     let Some(rest) = path.strip_prefix(&prefix).map(str::to_owned) else {
-        return error(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("no route {path}"));
+        return error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            &format!("no route {path}"),
+        );
     };
     let header = |n: &str| {
         parts

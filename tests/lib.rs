@@ -4,6 +4,7 @@
 #![allow(missing_debug_implementations)]
 
 pub mod gateway;
+pub mod jwt;
 pub mod peer;
 pub mod rig;
 pub mod server;
