@@ -44,7 +44,8 @@ pub struct Config {
     /// with `{api_name}` replaced by `BKPAAS_BK_PLUGIN_APIGW_NAME`. Empty in dev.
     pub callback_host: String,
     /// `DATABASE_URL` (or `BK_PLUGIN_DATABASE_URL`): `sqlite://path` (default
-    /// `sqlite://bk_plugin.db`).
+    /// `sqlite://bk_plugin.db`). Unset, [`from_env`](Config::from_env) builds it from BK
+    /// PaaS's MySQL add-on variables, and outside dev refuses to start without them.
     pub database_url: String,
     /// The API gateway's RSA public key (PEM) verifying `X-Bkapi-JWT`:
     /// `BK_APIGW_PUBLIC_KEY`, or the file named by `BK_APIGW_PUBLIC_KEY_FILE`.
@@ -56,7 +57,7 @@ pub struct Config {
     /// larger bodies get 413.
     pub body_limit: usize,
     /// An app sub-path every route is also served under, e.g. `/my-plugin`
-    /// (`BK_PLUGIN_SUB_PATH`).
+    /// (`BK_PLUGIN_SUB_PATH`; default: the path of the app's preallocated URL).
     pub sub_path: Option<String>,
     /// `meta.description`.
     pub description: Option<String>,

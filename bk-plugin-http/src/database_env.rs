@@ -85,15 +85,7 @@ pub(crate) const NO_STORE: &str = "no schedule store is configured: enable the M
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
+    use crate::test_env::lookup;
 
     #[test]
     fn builds_the_url_with_the_password_escaped() {

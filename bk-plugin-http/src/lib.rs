@@ -25,6 +25,8 @@ mod run;
 mod scope;
 mod server;
 mod state;
+#[cfg(test)]
+mod test_env;
 mod time;
 
 pub use auth::Caller;

@@ -372,8 +372,7 @@ impl Store for MemoryStore {
     }
 
     fn put_setting<'a>(&'a self, name: &'a str, value: &'a str) -> BoxFuture<'a, StoreResult<()>> {
-        ready(Ok(self.with(|inner| {
-            inner.settings.insert(name.to_owned(), value.to_owned());
-        })))
+        self.with(|inner| inner.settings.insert(name.to_owned(), value.to_owned()));
+        ready(Ok(()))
     }
 }

@@ -226,15 +226,7 @@ impl GatewaySettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| map.get(k).cloned().filter(|v| !v.is_empty())
-    }
+    use crate::test_env::lookup;
 
     const BASE: &[(&str, &str)] = &[
         ("BKPAAS_BK_PLUGIN_APIGW_NAME", "bp-my-plugin"),

@@ -1,11 +1,11 @@
 //! `apigw sync`: what the Python framework's `sync_apigateway_if_changed` does (with
 //! apigw-manager's `sync_drf_apigateway`), against the management API directly.
 //!
-//! 1. gateway, 2. stage, 3. resources, 5. grants, 6. latest resource version, 7./8. a new
-//! resource version when the version rule asks for one, 9. release, 10. public key (step 4,
-//! the resource docs archive, has nothing to send: a kit plugin has no docs directory). The
-//! whole sync is skipped when the definition is unchanged since the last successful one; the
-//! public key is fetched and stored either way.
+//! Steps (docs/deployment.md): gateway (1), stage (2), resources (3), grants (5), the latest
+//! resource version (6), a new one when the version rule asks for it (7, 8), release (9),
+//! public key (10). Step 4, the resource docs archive, has nothing to send: a kit plugin has
+//! no docs directory. The whole sync is skipped when the definition is unchanged since the
+//! last successful one; the public key is fetched and stored either way.
 
 use serde_json::{Value, json};
 
