@@ -6,7 +6,6 @@ use axum::Router;
 use axum::body::Bytes;
 use bk_plugin_engine::Engine;
 
-use crate::auth::JwtVerifier;
 use crate::config::Config;
 use crate::scope::AllowScope;
 
@@ -14,7 +13,7 @@ use crate::scope::AllowScope;
 pub(crate) struct Shared {
     pub(crate) engine: Engine,
     pub(crate) config: Config,
-    pub(crate) jwt: Option<JwtVerifier>,
+    pub(crate) jwt: crate::gateway_key::GatewayKey,
     pub(crate) scope: AllowScope,
     /// `meta` response body, built once.
     pub(crate) meta: Bytes,

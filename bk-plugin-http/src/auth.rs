@@ -91,9 +91,10 @@ impl JwtVerifier {
             .map_err(|e| format!("the API gateway public key is not an RSA PEM key: {e}"))
     }
 
-    /// The caller, if `token` is a valid gateway JWT (signature, RSA algorithm, expiry).
-    pub(crate) fn verify(&self, token: &str) -> Option<Caller> {
-        let header = jsonwebtoken::decode_header(token).ok()?;
+    /// The caller, if `token` is a valid gateway JWT (signature, RSA algorithm, expiry);
+    /// else whether it failed on its signature alone (the key may have been rotated).
+    pub(crate) fn check(&self, token: &str) -> Result<Caller, Rejected> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Rejected::Invalid)?;
         if !matches!(
             header.alg,
             Algorithm::RS256
@@ -103,13 +104,19 @@ impl JwtVerifier {
                 | Algorithm::PS384
                 | Algorithm::PS512
         ) {
-            return None;
+            return Err(Rejected::Invalid);
         }
         let mut validation = Validation::new(header.alg);
         validation.validate_aud = false;
         // A token is not accepted before its `nbf` (as after its `exp`).
         validation.validate_nbf = true;
-        let data = jsonwebtoken::decode::<Value>(token, &self.key, &validation).ok()?;
+        let data =
+            jsonwebtoken::decode::<Value>(token, &self.key, &validation).map_err(|e| {
+                match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::InvalidSignature => Rejected::Signature,
+                    _ => Rejected::Invalid,
+                }
+            })?;
         let claims = data.claims;
         let app = claims.get("app");
         let app_verified = app
@@ -130,7 +137,7 @@ impl JwtVerifier {
             .and_then(|u| u.get("verified"))
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        Some(Caller {
+        Ok(Caller {
             app_code,
             username,
             user_verified,
@@ -139,4 +146,13 @@ impl JwtVerifier {
             app_credentials: None,
         })
     }
+}
+
+/// Why a token was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rejected {
+    /// Its signature does not verify with the key.
+    Signature,
+    /// Anything else: malformed, wrong algorithm, expired.
+    Invalid,
 }

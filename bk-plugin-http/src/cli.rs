@@ -12,6 +12,8 @@ usage: <plugin-binary> [serve]                 serve the plugins (configuration 
        <plugin-binary> diff OLD NEW            what changed from version OLD to NEW, classified
        <plugin-binary> lock check [PATH]       compare the plugins with the schema lock
        <plugin-binary> lock update [PATH]      record new versions and compatible changes
+       <plugin-binary> apigw sync [--force]    sync the API gateway (the BK PaaS preRelease hook)
+       <plugin-binary> apigw definition DIR    write DIR/definition.yaml and DIR/resources.yaml
 PATH defaults to ./plugin.lock.json";
 
 /// What the command line asks for.
@@ -20,6 +22,7 @@ pub(crate) enum Command {
     Help,
     Diff(String, String),
     Lock(LockMode, PathBuf),
+    Apigw(crate::apigw::ApigwCommand),
     Bad(String),
 }
 
@@ -40,6 +43,10 @@ pub(crate) fn parse(args: &[String]) -> Command {
         ["lock", "update", rest @ ..] if rest.len() <= 1 => {
             Command::Lock(LockMode::Update, path(args.get(2)))
         }
+        ["apigw", rest @ ..] => match crate::apigw::parse(rest) {
+            Some(c) => Command::Apigw(c),
+            None => Command::Bad(format!("unknown command: apigw {}", rest.join(" "))),
+        },
         other => Command::Bad(format!("unknown command: {}", other.join(" "))),
     }
 }

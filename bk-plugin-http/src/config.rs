@@ -27,6 +27,9 @@ pub enum ConfigError {
         "BKPAAS_ENVIRONMENT=dev on {0}, an address other hosts can reach: set BKPAAS_APP_SECRET (or BK_PLUGIN_CALLBACK_KEY) and BK_APIGW_PUBLIC_KEY, or listen on 127.0.0.1 (BK_PLUGIN_LISTEN)"
     )]
     ExposedDev(SocketAddr),
+    /// Outside dev, no durable schedule store is configured.
+    #[error("{}", crate::database_env::NO_STORE)]
+    NoStore,
 }
 
 /// Runtime settings. [`Config::from_env`] reads them the way the Python framework does; every
@@ -54,7 +57,8 @@ pub struct Config {
     /// with `{api_name}` replaced by `BKPAAS_BK_PLUGIN_APIGW_NAME`. Empty in dev.
     pub callback_host: String,
     /// `DATABASE_URL` (or `BK_PLUGIN_DATABASE_URL`): `sqlite://path` (default
-    /// `sqlite://bk_plugin.db`).
+    /// `sqlite://bk_plugin.db`). Unset, [`from_env`](Config::from_env) builds it from BK
+    /// PaaS's MySQL add-on variables, and outside dev refuses to start without them.
     pub database_url: String,
     /// The API gateway's RSA public key (PEM) verifying `X-Bkapi-JWT`:
     /// `BK_APIGW_PUBLIC_KEY`, or the file named by `BK_APIGW_PUBLIC_KEY_FILE`.
@@ -82,12 +86,21 @@ pub struct Config {
     /// (`BK_PLUGIN_BODY_TIMEOUT`, seconds, default 30); later: 408.
     pub body_timeout: Duration,
     /// An app sub-path every route is also served under, e.g. `/my-plugin`
-    /// (`BK_PLUGIN_SUB_PATH`).
+    /// (`BK_PLUGIN_SUB_PATH`; default: the path of the app's preallocated URL).
     pub sub_path: Option<String>,
     /// `meta.description`.
     pub description: Option<String>,
     /// `meta.allow_scope` (`BK_PLUGIN_ALLOW_SCOPE`, JSON): `{app_code: {type, value: [..]}}`.
     pub allow_scope: Value,
+    /// `BKPAAS_BK_PLUGIN_APIGW_NAME`: the plugin's API gateway, whose public key the server
+    /// fetches at startup when `apigw_public_key` is unset (outside dev).
+    pub apigw_name: Option<String>,
+    /// The gateway management API's base URL (`BK_APIGATEWAY_API_STAGE_URL`, or the gateway
+    /// URL template for `bk-apigateway` + `/prod`), for that fetch.
+    pub apigw_manager_url: Option<String>,
+    /// `BKPAAS_APP_TENANT_ID`: sent as `X-Bk-Tenant-Id` to the management API (`system` if
+    /// unset).
+    pub app_tenant_id: Option<String>,
 }
 
 impl Default for Config {
@@ -112,6 +125,9 @@ impl Default for Config {
             sub_path: None,
             description: None,
             allow_scope: Value::Object(Default::default()),
+            apigw_name: None,
+            apigw_manager_url: None,
+            app_tenant_id: None,
         }
     }
 }
@@ -210,7 +226,14 @@ impl Config {
         }
         if let Some(url) = get("DATABASE_URL").or_else(|| get("BK_PLUGIN_DATABASE_URL")) {
             c.database_url = url;
+        } else if let Some(url) = crate::database_env::from_addon(&get) {
+            c.database_url = url?;
+        } else if !c.is_dev() {
+            return Err(ConfigError::NoStore);
         }
+        c.apigw_name = get("BKPAAS_BK_PLUGIN_APIGW_NAME");
+        c.apigw_manager_url = crate::apigw::management_base(&get);
+        c.app_tenant_id = get("BKPAAS_APP_TENANT_ID");
         c.apigw_public_key = match get("BK_APIGW_PUBLIC_KEY") {
             Some(k) => Some(k),
             None => match get("BK_APIGW_PUBLIC_KEY_FILE") {
@@ -250,7 +273,15 @@ impl Config {
         if let Some(s) = get("BK_PLUGIN_BODY_TIMEOUT") {
             c.body_timeout = seconds("BK_PLUGIN_BODY_TIMEOUT", &s)?;
         }
+        // BK PaaS's ingress strips the app's sub-path (and sets X-Script-Name); serving the
+        // routes under the preallocated URL's sub-path too keeps them reachable where it
+        // does not.
+        let preallocated = crate::apigw::preallocated(&get, &c.environment)
+            .ok()
+            .flatten()
+            .and_then(|(_, sub)| sub);
         c.sub_path = get("BK_PLUGIN_SUB_PATH")
+            .or(preallocated)
             .map(|p| format!("/{}", p.trim_matches('/')))
             .filter(|p| p != "/");
         c.description = get("BK_PLUGIN_DESCRIPTION");
@@ -283,6 +314,15 @@ impl Config {
         self.app_secret.is_none() && self.callback_key.is_none()
     }
 
+    /// Whether the server fetches the gateway's public key at startup: outside dev, with no
+    /// `apigw_public_key` but the gateway's name and management URL.
+    pub fn fetches_public_key(&self) -> bool {
+        !self.is_dev()
+            && self.apigw_public_key.is_none()
+            && self.apigw_name.is_some()
+            && self.apigw_manager_url.is_some()
+    }
+
     /// Checks the settings that must hold before serving.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.is_dev() && !self.listen.ip().is_loopback() {
@@ -301,7 +341,7 @@ impl Config {
                 ),
             });
         }
-        if !self.gateway_exempt() && self.apigw_public_key.is_none() {
+        if !self.gateway_exempt() && self.apigw_public_key.is_none() && !self.fetches_public_key() {
             return Err(ConfigError::Missing("BK_APIGW_PUBLIC_KEY"));
         }
         self.notify_policy()?;

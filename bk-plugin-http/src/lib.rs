@@ -8,12 +8,15 @@
 // Checks return `Result<_, Response>` (axum's idiom); the response is built once per request.
 #![allow(clippy::result_large_err)]
 
+mod apigw;
 mod app_state;
 mod auth;
 mod body;
 mod cli;
 mod config;
+mod database_env;
 mod debug;
+mod gateway_key;
 mod logging;
 mod metrics;
 mod openapi;
@@ -24,6 +27,8 @@ mod run;
 mod scope;
 mod serve;
 mod server;
+#[cfg(test)]
+mod test_env;
 mod time;
 
 pub use auth::Caller;

@@ -46,6 +46,7 @@ pub fn run_with(customize: impl FnOnce(Server) -> Server) -> ExitCode {
             return with_registry(|r| cli::run_diff(r, &old, &new));
         }
         cli::Command::Lock(mode, path) => return with_registry(|r| cli::run_lock(r, mode, &path)),
+        cli::Command::Apigw(command) => return crate::apigw::run(command),
     }
     let config = match Config::from_env() {
         Ok(c) => c,

@@ -18,7 +18,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::app_state::{AppState, Shared};
-use crate::auth::{Caller, JwtVerifier};
+use crate::auth::Caller;
 use crate::config::{Config, ConfigError};
 use crate::reply;
 use crate::routes::{SlashRoutes, callback, detail, dispatch, invoke, logs, meta, schedule};
@@ -152,11 +152,8 @@ impl Server {
             .config(engine_config)
             .callbacks(signer)
             .build();
-        let jwt = config
-            .apigw_public_key
-            .as_deref()
-            .map(JwtVerifier::from_pem)
-            .transpose()
+        let jwt = crate::gateway_key::GatewayKey::load(&config, engine.store())
+            .await
             .map_err(StartError::Jwt)?;
         let scope =
             AllowScope::parse(&config.allow_scope).map_err(|reason| ConfigError::Invalid {
@@ -208,7 +205,7 @@ impl Server {
     }
 }
 
-async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartError> {
+pub(crate) async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartError> {
     let err = |message: String| StartError::Store {
         url: crate::redact::database_url(url),
         message,
@@ -328,16 +325,19 @@ async fn shutdown_signal() {
 
 /// Verifies `X-Bkapi-JWT` (when a key is configured) and attaches the [`Caller`].
 async fn caller_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let caller = req
+    let token = req
         .headers()
         .get("x-bkapi-jwt")
         .and_then(|v| v.to_str().ok())
-        .and_then(|token| state.jwt.as_ref()?.verify(token))
-        .unwrap_or_default()
-        .with_app_credentials(
-            state.config.app_code.clone().unwrap_or_default(),
-            state.config.app_secret.clone().unwrap_or_default(),
-        );
+        .map(str::to_owned);
+    let caller = match token {
+        Some(token) => state.jwt.caller(&token).await,
+        None => None,
+    };
+    let caller = caller.unwrap_or_default().with_app_credentials(
+        state.config.app_code.clone().unwrap_or_default(),
+        state.config.app_secret.clone().unwrap_or_default(),
+    );
     req.extensions_mut().insert(caller);
     next.run(req).await
 }

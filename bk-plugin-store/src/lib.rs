@@ -30,6 +30,7 @@
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod codec;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod settings;
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;

@@ -476,4 +476,20 @@ impl Store for MySqlStore {
             Ok(codec::counts(counts))
         })
     }
+
+    fn get_setting<'a>(&'a self, name: &'a str) -> BoxFuture<'a, StoreResult<Option<String>>> {
+        Box::pin(async move {
+            crate::settings::mysql::get(&self.pool, name)
+                .await
+                .map_err(db_err("read setting"))
+        })
+    }
+
+    fn put_setting<'a>(&'a self, name: &'a str, value: &'a str) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            crate::settings::mysql::put(&self.pool, name, value)
+                .await
+                .map_err(db_err("write setting"))
+        })
+    }
 }

@@ -188,7 +188,7 @@ pub(crate) static INSERT_NOTIFICATION: Sql = Sql::new(
 
 /// Queues a callback: trace id, callback id, data, received_at. Nothing (no row changed) when
 /// the inbox already holds this `(trace_id, callback_id)` (the unique index of migration
-/// 0002; a concurrent push waits for the first and then does nothing). SQLite and PostgreSQL;
+/// 0003; a concurrent push waits for the first and then does nothing). SQLite and PostgreSQL;
 /// MySQL has no `ON CONFLICT` and runs its own `INSERT IGNORE`.
 #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) static INSERT_CALLBACK: Sql = Sql::new(

@@ -400,6 +400,22 @@ impl Store for SqliteStore {
             Ok(codec::counts(counts))
         })
     }
+
+    fn get_setting<'a>(&'a self, name: &'a str) -> BoxFuture<'a, StoreResult<Option<String>>> {
+        Box::pin(async move {
+            crate::settings::sqlite::get(&self.readers, name)
+                .await
+                .map_err(db_err("read setting"))
+        })
+    }
+
+    fn put_setting<'a>(&'a self, name: &'a str, value: &'a str) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            crate::settings::sqlite::put(&self.writer, name, value)
+                .await
+                .map_err(db_err("write setting"))
+        })
+    }
 }
 
 /// The state of a row (inside `push_callback`'s transaction).

@@ -1,64 +1,14 @@
 //! The HTTP runtime beyond the peer fixtures: gateway JWT (keys generated here), allow_scope,
 //! plugin_api and its dispatch, the app sub-path, metrics, OpenAPI and the dev logs endpoint.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use bk_plugin_kit::http::axum::extract::{Extension, Path};
 use bk_plugin_kit::http::axum::routing::get;
 use bk_plugin_kit::http::axum::{Json, Router};
 use bk_plugin_kit::http::{Caller, Config, Server};
 use bk_plugin_kit::serde_json::{Value, json};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rsa::RsaPrivateKey;
-use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
 
+use bk_plugin_tests::jwt::{Keys, jwt, jwt_from, keys, now};
 use bk_plugin_tests::server::{serve, temp_sqlite_url as temp_db};
-
-struct Keys {
-    private_pem: String,
-    public_pem: String,
-}
-
-fn keys() -> Keys {
-    let key = RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
-    Keys {
-        private_pem: key
-            .to_pkcs1_pem(rsa::pkcs1::LineEnding::LF)
-            .unwrap()
-            .to_string(),
-        public_pem: key
-            .to_public_key()
-            .to_pkcs1_pem(rsa::pkcs1::LineEnding::LF)
-            .unwrap(),
-    }
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn jwt(keys: &Keys, app: &str, user: &str, exp: u64) -> String {
-    jwt_from(keys, app, user, exp, now() - 10)
-}
-
-fn jwt_from(keys: &Keys, app: &str, user: &str, exp: u64, nbf: u64) -> String {
-    let claims = json!({
-        "iss": "APIGW", "exp": exp, "nbf": nbf,
-        "app": {"bk_app_code": app, "verified": true},
-        "user": {"username": user, "verified": true},
-    });
-    let mut header = Header::new(Algorithm::RS512);
-    header.kid = Some("my-plugin".into());
-    jsonwebtoken::encode(
-        &header,
-        &claims,
-        &EncodingKey::from_rsa_pem(keys.private_pem.as_bytes()).unwrap(),
-    )
-    .unwrap()
-}
 
 async fn whoami(Path(biz): Path<i64>, Extension(caller): Extension<Caller>) -> Json<Value> {
     let auth: Value = bk_plugin_kit::serde_json::from_str(&caller.bkapi_authorization()).unwrap();

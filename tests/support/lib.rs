@@ -3,6 +3,8 @@
 #![deny(missing_docs)]
 #![allow(missing_debug_implementations)]
 
+pub mod gateway;
+pub mod jwt;
 pub mod peer;
 pub mod rig;
 pub mod server;

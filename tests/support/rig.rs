@@ -263,6 +263,16 @@ impl Store for SpyStore {
         self.count("counts");
         self.inner.counts()
     }
+
+    fn get_setting<'a>(&'a self, name: &'a str) -> BoxFuture<'a, StoreResult<Option<String>>> {
+        self.count("get_setting");
+        self.inner.get_setting(name)
+    }
+
+    fn put_setting<'a>(&'a self, name: &'a str, value: &'a str) -> BoxFuture<'a, StoreResult<()>> {
+        self.count("put_setting");
+        self.inner.put_setting(name, value)
+    }
 }
 
 /// An engine serving every plugin of the test binary ([`registry`]) over a store, with a

@@ -21,10 +21,17 @@
 # renders every file with liquid, which would take them for tags. docs/versioning.md
 # ("Starting a new plugin") records a run of the real cargo-generate on this template.
 #
+# The deploy files are checked too: app_desc.yaml against BK PaaS's rules
+# (tests/deploy/check_app_desc.py; needs PyYAML: $BK_PLUGIN_PYTHON, default python3).
+#
 # Builds go to target/template, so later runs reuse them. Exits non-zero on any failure.
 #
 #   tests/template/render.sh              render to a temp dir, test, delete it
 #   KEEP=1 tests/template/render.sh       keep the rendered crate (its path is printed)
+#   RENDER_ONLY=DIR tests/template/render.sh
+#                                         only render, to DIR, as cargo-generate would (the
+#                                         kit still the published dependency; used by
+#                                         tests/deploy/image.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root="$PWD"
@@ -39,7 +46,7 @@ app_code="bk_hello_plugin"
 
 tmp="$(mktemp -d)"
 if [ -n "${KEEP:-}" ]; then trap 'echo "kept $tmp/$project_name"' EXIT; else trap 'rm -rf "$tmp"' EXIT; fi
-out="$tmp/$project_name"
+out="${RENDER_ONLY:-$tmp/$project_name}"
 
 step "render templates/plugin as $project_name (app code $app_code)"
 cp -R templates/plugin "$out"
@@ -49,10 +56,15 @@ find "$out" -type f -print0 | xargs -0 sed -i \
     -e "s/{{crate_name}}/$crate_name/g" \
     -e "s/{{app_code}}/$app_code/g"
 if grep -rn -e '{{' -e '{%' "$out"; then fail "placeholders left after rendering (above)"; fi
+if [ -n "${RENDER_ONLY:-}" ]; then exit 0; fi
+
+step "app_desc.yaml passes BK PaaS's rules and runs the binary"
+"${BK_PLUGIN_PYTHON:-python3}" tests/deploy/check_app_desc.py "$out/app_desc.yaml" "$project_name"
 
 # The published dependency, pointed at this checkout; the crate is its own workspace.
-grep -qx 'bk-plugin-kit = "0.1"' "$out/Cargo.toml" || fail 'Cargo.toml has no line bk-plugin-kit = "0.1"'
-sed -i "s|^bk-plugin-kit = \"0.1\"\$|bk-plugin-kit = { path = \"$root/bk-plugin-kit\" }|" "$out/Cargo.toml"
+kit_line='bk-plugin-kit = { version = "0.1", features = ["mysql"] }'
+grep -qxF "$kit_line" "$out/Cargo.toml" || fail "Cargo.toml has no line $kit_line"
+sed -i "s|^bk-plugin-kit = { version = \"0.1\", |bk-plugin-kit = { path = \"$root/bk-plugin-kit\", |" "$out/Cargo.toml"
 printf '\n[workspace]\n' >> "$out/Cargo.toml"
 cp Cargo.lock "$out/Cargo.lock"
 export CARGO_TARGET_DIR="$root/target/template"

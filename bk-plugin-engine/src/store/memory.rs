@@ -61,6 +61,7 @@ struct Inner {
     rows: HashMap<String, Row>,
     notifications: BTreeMap<i64, PendingNotification>,
     seq: i64,
+    settings: HashMap<String, String>,
 }
 
 /// A [`Store`] in memory: nothing survives the process. For tests and the testing harness.
@@ -386,5 +387,14 @@ impl Store for MemoryStore {
             }
             c
         })))
+    }
+
+    fn get_setting<'a>(&'a self, name: &'a str) -> BoxFuture<'a, StoreResult<Option<String>>> {
+        ready(Ok(self.with(|inner| inner.settings.get(name).cloned())))
+    }
+
+    fn put_setting<'a>(&'a self, name: &'a str, value: &'a str) -> BoxFuture<'a, StoreResult<()>> {
+        self.with(|inner| inner.settings.insert(name.to_owned(), value.to_owned()));
+        ready(Ok(()))
     }
 }

@@ -439,4 +439,12 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 
     /// Row counts.
     fn counts(&self) -> BoxFuture<'_, StoreResult<Counts>>;
+
+    /// The value of the setting `name`, if set: small values the runtime keeps beside the
+    /// schedules so every process of the app sees them (the gateway's public key, the hash
+    /// of the last gateway sync).
+    fn get_setting<'a>(&'a self, name: &'a str) -> BoxFuture<'a, StoreResult<Option<String>>>;
+
+    /// Sets the setting `name` to `value` (insert or replace).
+    fn put_setting<'a>(&'a self, name: &'a str, value: &'a str) -> BoxFuture<'a, StoreResult<()>>;
 }
