@@ -411,10 +411,13 @@ async fn sub_path_metrics_openapi_and_dev_logs() {
     }
 }
 
-/// Sleeps, so a request is in flight when the server is asked to stop.
+/// Sleeps, so a request is in flight when the server is asked to stop; `SLOW_STARTED` is
+/// notified when it starts.
 #[derive(Default)]
 #[bk_plugin_kit::plugin(version = "3.0.0")]
 pub struct Slow;
+
+static SLOW_STARTED: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
 impl bk_plugin_kit::Plugin for Slow {
     type Inputs = ();
@@ -425,6 +428,7 @@ impl bk_plugin_kit::Plugin for Slow {
         _: (),
         ctx: &mut bk_plugin_kit::Context<Self>,
     ) -> Result<(), bk_plugin_kit::PluginError> {
+        SLOW_STARTED.notify_one();
         tokio::time::sleep(std::time::Duration::from_millis(600)).await;
         ctx.outputs_mut().insert("slept".into(), true.into());
         Ok(())
@@ -452,7 +456,8 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
         )
         .await
     });
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Stop once the request is being served (a fixed wait raced a loaded machine).
+    SLOW_STARTED.notified().await;
     stop.send(()).unwrap();
     let (status, text) = in_flight.await.unwrap();
     assert_eq!(status, 200, "{text}");
