@@ -254,7 +254,10 @@ pub struct App {
 
 impl App {
     /// The axum router (to embed in your own server; then run the engine with
-    /// [`engine`](App::engine)`().start()`).
+    /// [`engine`](App::engine)`().start()`). The dev configuration's JWT exemption assumes the
+    /// loopback listener of [`Config::listen`]: serve this router only there, or use
+    /// [`serve`](App::serve), which refuses any other listener for it, and which also applies
+    /// the connection limits.
     pub fn router(&self) -> Router {
         self.router.clone()
     }
