@@ -31,6 +31,7 @@
 mod codec;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod settings;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
