@@ -13,11 +13,15 @@ use bk_plugin_kit::serde_json::{Value, json};
 
 use bk_plugin_tests::server::{dev_config, serve, temp_sqlite_url};
 
+/// The configuration from `vars`, with a store named (outside dev the server otherwise
+/// refuses to start without one: `tests/deploy/env.rs`).
 fn lookup(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-    let vars: HashMap<String, String> = vars
+    let mut vars: HashMap<String, String> = vars
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
+    vars.entry("DATABASE_URL".into())
+        .or_insert_with(|| "sqlite://bk_plugin.db".into());
     Config::from_lookup(|name| vars.get(name).filter(|v| !v.is_empty()).cloned())
 }
 
