@@ -58,6 +58,8 @@ pub struct Context<P: Plugin> {
     pub(crate) storage: Map<String, Value>,
     pub(crate) outputs: Map<String, Value>,
     pub(crate) wait: Option<Wait>,
+    /// The deadline of a `wait_callback_for`.
+    pub(crate) callback_timeout: Option<Duration>,
     pub(crate) issuer: Option<Arc<dyn CallbackIssuer>>,
 }
 
@@ -74,6 +76,7 @@ impl<P: Plugin> Context<P> {
             storage: Map::new(),
             outputs: Map::new(),
             wait: None,
+            callback_timeout: None,
             issuer: None,
         }
     }
@@ -140,6 +143,22 @@ impl<P: Plugin> Context<P> {
     /// earlier `wait_poll` in the same run.
     pub fn wait_callback(&mut self) {
         self.wait = Some(Wait::Callback);
+        self.callback_timeout = None;
+    }
+
+    /// [`wait_callback`](Context::wait_callback), for at most `timeout`: if no callback has
+    /// arrived by then, the invocation is FAIL with `err` `no callback within <timeout>`
+    /// (e.g. `no callback within 2h`), its finish notification is sent, and a callback
+    /// arriving later is refused as for a finished invocation.
+    pub fn wait_callback_for(&mut self, timeout: Duration) {
+        self.wait = Some(Wait::Callback);
+        self.callback_timeout = Some(timeout);
+    }
+
+    /// The deadline set by [`wait_callback_for`](Context::wait_callback_for) in this run.
+    pub fn callback_timeout(&self) -> Option<Duration> {
+        self.callback_timeout
+            .filter(|_| self.wait == Some(Wait::Callback))
     }
 
     /// What this run asked for so far.

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use crate::{Context, ContextInputs, Inputs, Outputs, PluginError};
+use crate::{Cancellation, Context, ContextInputs, Inputs, Outputs, PluginError};
 
 /// The declaration `#[plugin(..)]` generates for a plugin struct. Do not implement by hand.
 #[diagnostic::on_unimplemented(
@@ -10,7 +10,8 @@ use crate::{Context, ContextInputs, Inputs, Outputs, PluginError};
     note = "add `#[plugin(version = \"1.0.0\")]` (from `bk_plugin_kit::prelude`) to the declaration of `{Self}`"
 )]
 pub trait PluginInfo: Sized {
-    /// The version, a semantic version checked at compile time.
+    /// The version text as written in `#[plugin(version)]`: a semantic version, or the Python
+    /// framework's spelling of a pre-release (`1.0.0rc1`), checked at compile time.
     const VERSION: &'static str;
     /// `desc` of `#[plugin]` (`""` when absent), served in `detail`.
     const DESC: &'static str;
@@ -20,6 +21,16 @@ pub trait PluginInfo: Sized {
     const FORM: Option<&'static str>;
     /// The Rust path of the struct, for error messages.
     const TYPE_NAME: &'static str;
+    /// `timeout` of `#[plugin]`: an invocation of this version that has not finished this
+    /// long after it was invoked is FAIL (`None`: no limit).
+    const TIMEOUT: Option<crate::TimeLimit> = None;
+    /// `cancellable` of `#[plugin]`: callers may cancel a waiting invocation of this version
+    /// (`POST cancel/{trace_id}`) even when the server does not allow it for every version.
+    const CANCELLABLE: bool = false;
+    /// `deprecated` of `#[plugin]`: the message of a retired version (`None`: released). A
+    /// deprecated version keeps serving `detail`, invoke and resumes for the callers pinned to
+    /// it, but `meta` no longer lists it for new ones.
+    const DEPRECATED: Option<&'static str> = None;
     /// Builds the plugin value once at startup: the struct itself for unit structs, the
     /// `init` function, or `Default::default()`.
     #[doc(hidden)]
@@ -77,4 +88,33 @@ pub trait Plugin: PluginInfo + Send + Sync + 'static {
         inputs: Self::Inputs,
         ctx: &mut Context<Self>,
     ) -> impl Future<Output = Result<(), PluginError>> + Send;
+
+    /// Cleans up when a waiting invocation is cancelled (e.g. revokes the task `execute`
+    /// started; its id is in `ctx.storage()`). Runs once, instead of a resume, within the
+    /// engine's `cancel_timeout`; whatever it returns, the invocation ends as FAIL with `err`
+    /// naming who cancelled (and, if it failed, why). Storage and outputs it sets are kept
+    /// when it returns `Ok`. The default does nothing.
+    ///
+    /// ```rust,ignore
+    /// async fn on_cancel(
+    ///     &self,
+    ///     _inputs: Self::Inputs,
+    ///     cancel: &Cancellation,
+    ///     ctx: &mut Context<Self>,
+    /// ) -> Result<(), PluginError> {
+    ///     if let Some(task_id) = ctx.storage().get("task_id").and_then(|v| v.as_i64()) {
+    ///         revoke_task(task_id, &cancel.to_string()).await?;
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    fn on_cancel(
+        &self,
+        inputs: Self::Inputs,
+        cancel: &Cancellation,
+        ctx: &mut Context<Self>,
+    ) -> impl Future<Output = Result<(), PluginError>> + Send {
+        let _ = (inputs, cancel, ctx);
+        async { Ok(()) }
+    }
 }

@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::limits::{Race, RunLimits, over_limit};
 use crate::{
-    Callback, CallbackIssuer, Context, ContextInputs, Inputs, Plugin, PluginCallbackInfo, State,
-    Wait,
+    Callback, CallbackIssuer, Cancellation, Context, ContextInputs, Inputs, Plugin,
+    PluginCallbackInfo, PluginError, State, Wait,
 };
 
 /// A boxed `Send` future.
@@ -40,6 +41,11 @@ pub struct Invocation {
     pub callback: Option<Callback>,
     /// Issues callback URLs for `Context::prepare_callback`.
     pub issuer: Option<Arc<dyn CallbackIssuer>>,
+    /// How long `execute` may take and how large its state may be.
+    pub limits: RunLimits,
+    /// Set when this run is a cancellation: [`Plugin::on_cancel`] runs instead of
+    /// `execute`, and the run ends as FAIL whatever it returns.
+    pub cancel: Option<Cancellation>,
 }
 
 impl Invocation {
@@ -55,6 +61,8 @@ impl Invocation {
             outputs: Map::new(),
             callback: None,
             issuer: None,
+            limits: RunLimits::default(),
+            cancel: None,
         }
     }
 
@@ -85,6 +93,18 @@ impl Invocation {
         self
     }
 
+    /// Sets the bounds of the run.
+    pub fn with_limits(mut self, limits: RunLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Makes this run a cancellation (see [`cancel`](Self::cancel)).
+    pub fn with_cancel(mut self, cancel: Cancellation) -> Self {
+        self.cancel = Some(cancel);
+        self
+    }
+
     fn is_first_run(&self) -> bool {
         self.state == State::Empty
     }
@@ -102,6 +122,8 @@ impl std::fmt::Debug for Invocation {
             .field("outputs", &self.outputs)
             .field("callback", &self.callback)
             .field("issuer", &self.issuer.is_some())
+            .field("limits", &self.limits)
+            .field("cancel", &self.cancel)
             .finish()
     }
 }
@@ -120,6 +142,12 @@ pub enum FailureKind {
     Unexpected,
     /// `execute` panicked.
     Panic,
+    /// `execute` did not return within its time limit.
+    TimedOut,
+    /// Storage and outputs were larger than allowed.
+    TooLarge,
+    /// The invocation was cancelled ([`Invocation::with_cancel`]).
+    Cancelled,
 }
 
 /// The result of one run.
@@ -141,6 +169,8 @@ pub struct Outcome {
     pub failure: Option<FailureKind>,
     /// The caller's finish-callback target (when the plugin enables it and the context carries it).
     pub plugin_callback_info: Option<PluginCallbackInfo>,
+    /// For CALLBACK: how long to wait at most ([`Context::wait_callback_for`]).
+    pub callback_timeout: Option<Duration>,
 }
 
 impl Outcome {
@@ -148,6 +178,13 @@ impl Outcome {
         // Even when validation fails, the caller should hear that the invocation ended: read
         // the callback target from the raw context.
         let plugin_callback_info = raw_callback_info::<P>(&inv.context);
+        let (kind, err) = match &inv.cancel {
+            Some(c) => (
+                FailureKind::Cancelled,
+                cancelled_err(c, Some(&format!("not run: {err}"))),
+            ),
+            None => (kind, err),
+        };
         Outcome {
             state: State::Fail,
             poll_interval: None,
@@ -156,6 +193,7 @@ impl Outcome {
             err: Some(err),
             failure: Some(kind),
             plugin_callback_info,
+            callback_timeout: None,
         }
     }
 }
@@ -165,6 +203,14 @@ fn raw_callback_info<P: Plugin>(context: &Value) -> Option<PluginCallbackInfo> {
         return None;
     }
     <PluginCallbackInfo as ContextInputs>::from_json(context.get("plugin_callback_info")?).ok()
+}
+
+/// The `err` of a cancelled invocation: who cancelled, and why `on_cancel` failed if it did.
+fn cancelled_err(cancel: &Cancellation, on_cancel_failure: Option<&str>) -> String {
+    match on_cancel_failure {
+        None => format!("plugin schedule failed: {cancel}"),
+        Some(why) => format!("plugin schedule failed: {cancel} (on_cancel {why})"),
+    }
 }
 
 /// Polls a boxed future, turning a panic into `Err(payload)`.
@@ -218,6 +264,7 @@ pub(crate) async fn run<P: Plugin>(plugin: &P, inv: Invocation) -> Outcome {
     };
     // A resume that fails unexpectedly keeps the data it started with.
     let before = (!first).then(|| (inv.storage.clone(), inv.outputs.clone()));
+    let limits = inv.limits;
     let mut ctx = Context::<P> {
         trace_id: inv.trace_id,
         data,
@@ -227,9 +274,25 @@ pub(crate) async fn run<P: Plugin>(plugin: &P, inv: Invocation) -> Outcome {
         storage: inv.storage,
         outputs: inv.outputs,
         wait: None,
+        callback_timeout: None,
         issuer: inv.issuer,
     };
-    let result = CatchUnwind(Box::pin(plugin.execute(inputs, &mut ctx))).await;
+    let timer = limits.time_limit.as_ref().map(|(d, sleep)| sleep(*d));
+    let cancel = inv.cancel;
+    let work: BoxFuture<'_, Result<(), PluginError>> = match &cancel {
+        Some(c) => Box::pin(plugin.on_cancel(inputs, c, &mut ctx)),
+        None => Box::pin(plugin.execute(inputs, &mut ctx)),
+    };
+    let result = Race {
+        work: CatchUnwind(work),
+        timer,
+    }
+    .await;
+    let function = if cancel.is_some() {
+        "on_cancel"
+    } else {
+        "execute"
+    };
     let (prefix_plugin, prefix_unexpected) = if first {
         (
             "plugin execute failed: ",
@@ -239,16 +302,24 @@ pub(crate) async fn run<P: Plugin>(plugin: &P, inv: Invocation) -> Outcome {
         ("plugin schedule failed: ", "plugin schedule failed: ")
     };
     let failure = match result {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) if !e.is_unexpected() => {
+        None => Some((
+            FailureKind::TimedOut,
+            format!(
+                "{prefix_unexpected}{function} did not return within {} s",
+                limits.time_limit.map_or(0.0, |(d, _)| d.as_secs_f64())
+            ),
+            true,
+        )),
+        Some(Ok(Ok(()))) => None,
+        Some(Ok(Err(e))) if !e.is_unexpected() => {
             Some((FailureKind::Plugin, format!("{prefix_plugin}{e}"), false))
         }
-        Ok(Err(e)) => Some((
+        Some(Ok(Err(e))) => Some((
             FailureKind::Unexpected,
             format!("{prefix_unexpected}{e}"),
             true,
         )),
-        Err(payload) => Some((
+        Some(Err(payload)) => Some((
             FailureKind::Panic,
             format!(
                 "{prefix_unexpected}plugin panicked: {}",
@@ -257,13 +328,35 @@ pub(crate) async fn run<P: Plugin>(plugin: &P, inv: Invocation) -> Outcome {
             true,
         )),
     };
+    let failure = failure.or_else(|| {
+        let limit = limits.max_state_bytes?;
+        over_limit(&ctx.storage, &ctx.outputs, limit).then(|| {
+            let err = format!(
+                "{prefix_unexpected}storage and outputs are more than {limit} bytes of JSON"
+            );
+            (FailureKind::TooLarge, err, true)
+        })
+    });
+    let callback_timeout = ctx
+        .callback_timeout()
+        .filter(|_| failure.is_none() && cancel.is_none());
+    // A failed cancellation hook keeps nothing it changed either.
     let (storage, outputs) = match (&failure, before) {
-        (Some((_, _, true)), Some(before)) => before,
+        (Some((_, _, unexpected)), Some(before)) if *unexpected || cancel.is_some() => before,
         _ => (ctx.storage, ctx.outputs),
     };
-    let (state, poll_interval, err, failure) = match failure {
-        Some((kind, err, _)) => (State::Fail, None, Some(err), Some(kind)),
-        None => match ctx.wait {
+    let (state, poll_interval, err, failure) = match (&cancel, failure) {
+        (Some(c), failure) => {
+            // The hook's own failure, without the resume prefix.
+            let why = failure.map(|(_, err, _)| {
+                let detail = err.strip_prefix(prefix_unexpected).unwrap_or(&err);
+                format!("failed: {detail}")
+            });
+            let err = cancelled_err(c, why.as_deref());
+            (State::Fail, None, Some(err), Some(FailureKind::Cancelled))
+        }
+        (None, Some((kind, err, _))) => (State::Fail, None, Some(err), Some(kind)),
+        (None, None) => match ctx.wait {
             Some(Wait::Poll(d)) => (State::Poll, Some(d), None, None),
             Some(Wait::Callback) => (State::Callback, None, None, None),
             None => (State::Success, None, None, None),
@@ -277,5 +370,6 @@ pub(crate) async fn run<P: Plugin>(plugin: &P, inv: Invocation) -> Outcome {
         err,
         failure,
         plugin_callback_info,
+        callback_timeout,
     }
 }

@@ -8,6 +8,7 @@ use tokio::task::JoinSet;
 
 use crate::clock::Timestamp;
 use crate::engine::Engine;
+use crate::health::Backoff;
 
 /// The running background loops of an [`Engine`]; stop them with
 /// [`shutdown`](EngineHandle::shutdown).
@@ -66,18 +67,27 @@ impl Engine {
         let inner = self.inner.clone();
         let mut running = JoinSet::new();
         let mut last_purge: Option<tokio::time::Instant> = None;
+        let mut backoff = Backoff::default();
         loop {
             if *stop.borrow() {
                 break;
             }
             while running.try_join_next().is_some() {}
+            // Steps whose result waits for the store go first (see `Inner::unstored`).
+            if inner.unstored.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+                pause(&mut stop, backoff.delay()).await;
+                continue;
+            }
             if last_purge.is_none_or(|t| t.elapsed() >= PURGE_EVERY) {
                 last_purge = Some(tokio::time::Instant::now());
                 let before = Timestamp::from_millis(
                     inner.clock.now().as_millis()
                         - i64::try_from(inner.config.retention.as_millis()).unwrap_or(i64::MAX),
                 );
-                match inner.store.purge_finished(before).await {
+                match self
+                    .background("purge", inner.store.purge_finished(before))
+                    .await
+                {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(rows = n, "purged finished schedules"),
                     Err(e) => tracing::warn!(error = %e, "purging finished schedules failed"),
@@ -94,10 +104,17 @@ impl Engine {
             }
             let limit = free.min(inner.config.claim_batch);
             let claims = match self.claim(limit).await {
-                Ok(c) => c,
+                Ok(c) => {
+                    backoff.reset();
+                    c
+                }
                 Err(e) => {
-                    tracing::error!(error = %e, "claiming due schedules failed");
-                    Vec::new()
+                    // An outage is logged once by the store's health; back off meanwhile.
+                    if !e.is_unavailable() {
+                        tracing::error!(error = %e, "claiming due schedules failed");
+                    }
+                    pause(&mut stop, backoff.delay()).await;
+                    continue;
                 }
             };
             let full = claims.len() == limit;
@@ -116,10 +133,19 @@ impl Engine {
             if full {
                 continue;
             }
-            let next = inner.store.next_due().await.unwrap_or_else(|e| {
-                tracing::error!(error = %e, "reading the next due time failed");
-                None
-            });
+            let next = match self
+                .background("read next due", inner.store.next_due())
+                .await
+            {
+                Ok(next) => next,
+                Err(e) => {
+                    if !e.is_unavailable() {
+                        tracing::error!(error = %e, "reading the next due time failed");
+                    }
+                    pause(&mut stop, backoff.delay()).await;
+                    continue;
+                }
+            };
             let sleep = self.sleep_for(next);
             if sleep.is_zero() {
                 tokio::task::yield_now().await;
@@ -142,6 +168,7 @@ impl Engine {
     async fn notifier(self, mut stop: watch::Receiver<bool>) {
         let inner = self.inner.clone();
         let mut running = JoinSet::new();
+        let mut backoff = Backoff::default();
         loop {
             if *stop.borrow() {
                 break;
@@ -164,14 +191,20 @@ impl Engine {
             let limit = room.min(inner.config.claim_batch);
             let now = inner.clock.now();
             let until = now.saturating_add(inner.config.notify_timeout * 2);
-            let batch = inner
-                .store
-                .claim_notifications(now, until, limit)
-                .await
-                .unwrap_or_else(|e| {
-                    tracing::error!(error = %e, "claiming finish notifications failed");
-                    Vec::new()
-                });
+            let claimed = inner.store.claim_notifications(now, until, limit);
+            let batch = match self.background("claim notifications", claimed).await {
+                Ok(batch) => {
+                    backoff.reset();
+                    batch
+                }
+                Err(e) => {
+                    if !e.is_unavailable() {
+                        tracing::error!(error = %e, "claiming finish notifications failed");
+                    }
+                    pause(&mut stop, backoff.delay()).await;
+                    continue;
+                }
+            };
             let full = batch.len() == limit;
             for n in batch {
                 let engine = self.clone();
@@ -180,7 +213,10 @@ impl Engine {
             if full {
                 continue;
             }
-            let next = inner.store.next_notification().await.unwrap_or(None);
+            let next = self
+                .background("read next notification", inner.store.next_notification())
+                .await
+                .unwrap_or(None);
             let sleep = self.sleep_for(next);
             if sleep.is_zero() {
                 tokio::task::yield_now().await;
@@ -193,5 +229,13 @@ impl Engine {
             }
         }
         while running.join_next().await.is_some() {}
+    }
+}
+
+/// Sleeps `delay`, or until asked to stop.
+async fn pause(stop: &mut watch::Receiver<bool>, delay: Duration) {
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => {}
+        _ = stop.changed() => {}
     }
 }

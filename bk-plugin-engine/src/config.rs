@@ -1,6 +1,9 @@
 //! [`EngineConfig`]: concurrency, leases, retry windows and retention.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use bk_plugin_core::{RunLimits, Sleep};
 
 use crate::notify::NotifyPolicy;
 
@@ -41,6 +44,26 @@ pub struct EngineConfig {
     /// Finished rows are deleted this long after `finish_at` (default 30 days, as the Python
     /// framework's `SCHEDULE_PERSISTENT_DAYS`).
     pub retention: Duration,
+    /// The longest a request waits for the store (default 1.5 s): past it, or at once while
+    /// the store is known to be unavailable, the request is answered with an error instead
+    /// of hanging. Background work waits longer and retries.
+    pub store_timeout: Duration,
+    /// How long the first step, run inside `invoke`, may take (default 50 s, under the API
+    /// gateway's 60 s): then it is FAIL and the caller is answered, instead of a gateway
+    /// timeout that SOPS would retry as a new invocation.
+    pub invoke_timeout: Duration,
+    /// How long a resumed step may take (default 10 min); then it is FAIL.
+    pub step_timeout: Duration,
+    /// Largest storage plus outputs of a step, in bytes of JSON (default 4 MiB); a step that
+    /// ends larger is FAIL and the data it wrote is dropped.
+    pub max_state_bytes: usize,
+    /// Whether callers may cancel waiting invocations of every version (`POST
+    /// cancel/{trace_id}`; default `false`: only versions declared
+    /// `#[plugin(cancellable)]`). Operators' `schedules fail` needs neither.
+    pub allow_cancel: bool,
+    /// How long a plugin's `on_cancel` may take (default 30 s); the invocation ends as FAIL
+    /// either way.
+    pub cancel_timeout: Duration,
 }
 
 impl Default for EngineConfig {
@@ -59,11 +82,28 @@ impl Default for EngineConfig {
             notify_backoff: Duration::from_secs(1),
             notify_backoff_max: Duration::from_secs(60),
             retention: Duration::from_secs(30 * 24 * 3600),
+            store_timeout: Duration::from_millis(1500),
+            invoke_timeout: Duration::from_secs(50),
+            step_timeout: Duration::from_secs(600),
+            max_state_bytes: 4 * 1024 * 1024,
+            allow_cancel: false,
+            cancel_timeout: Duration::from_secs(30),
         }
     }
 }
 
 impl EngineConfig {
+    /// The bounds of a run that may take `limit`: the first one (inside `invoke`,
+    /// [`invoke_timeout`](Self::invoke_timeout)), a resume
+    /// ([`step_timeout`](Self::step_timeout)) or a cancellation
+    /// ([`cancel_timeout`](Self::cancel_timeout)).
+    pub(crate) fn run_limits(&self, limit: Duration) -> RunLimits {
+        let sleep: Sleep = Arc::new(|d| Box::pin(tokio::time::sleep(d)));
+        RunLimits::default()
+            .time_limit(limit, sleep)
+            .max_state_bytes(self.max_state_bytes)
+    }
+
     /// The delay before attempt `attempts + 1` of a notification, or `None` to give up.
     pub(crate) fn notify_delay(&self, attempts_made: u32) -> Option<Duration> {
         if attempts_made >= self.notify_attempts {

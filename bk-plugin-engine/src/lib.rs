@@ -45,18 +45,30 @@
 #![deny(missing_docs)]
 
 mod background;
+mod cancel;
 pub mod clock;
 mod commit;
 mod config;
+mod deadline;
 mod engine;
+mod health;
 mod notify;
+mod ops;
+mod sealing;
 pub mod store;
 pub mod testing;
 mod token;
+pub mod trace;
 
 pub use background::EngineHandle;
+pub use cancel::{CancelError, Cancelled};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use config::EngineConfig;
-pub use engine::{CallbackError, Engine, EngineBuilder, Invoked};
-pub use notify::{FinishNotifier, HttpNotifier, NotifyPolicy, accepted as notification_accepted};
+pub use engine::{CallbackError, Engine, EngineBuilder, InvokeError, Invoked};
+pub use notify::{
+    FinishNotifier, HttpNotifier, NotifyPolicy, accepted as notification_accepted, redact_url,
+};
+pub use ops::RetryNotifyError;
+pub use sealing::{SEALED_PREFIX, SealError, SecretKey};
 pub use token::{CallbackKey, CallbackSigner, TokenError, callback_round, new_callback_id, new_id};
+pub use trace::TraceParent;

@@ -46,7 +46,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bk_plugin_core::{
-    BoxFuture, CallbackIssuer, Plugin, PluginError, PreparedCallback, Registry, State,
+    BoxFuture, CallbackIssuer, Cancellation, Plugin, PluginError, PreparedCallback, Registry, State,
 };
 use serde_json::{Map, Value};
 
@@ -54,7 +54,7 @@ use crate::clock::{Clock, ManualClock, Timestamp};
 use crate::config::EngineConfig;
 use crate::engine::{CallbackError, Engine};
 use crate::notify::FinishNotifier;
-use crate::store::{LeaseRequest, MemoryStore};
+use crate::store::{LeaseRequest, MemoryStore, ScheduleRecord};
 use crate::token::{CallbackKey, CallbackSigner};
 
 /// 2024-01-01T00:00:00Z, where the virtual clock starts.
@@ -293,6 +293,15 @@ impl<P: Plugin> TestRun<'_, P> {
         self.last().state
     }
 
+    /// The row as the store holds it (`None` when the invoke ended in its first step, which
+    /// stores nothing): [`Secret`](bk_plugin_core::Secret) inputs appear sealed.
+    pub fn stored(&self) -> Option<ScheduleRecord> {
+        self.runner
+            .rt
+            .block_on(self.runner.engine.schedule(&self.trace_id))
+            .expect("the in-memory store answers")
+    }
+
     /// The current outputs (empty when the invoke FAILed).
     pub fn outputs(&self) -> Map<String, Value> {
         self.last().outputs.clone().unwrap_or_default()
@@ -392,6 +401,56 @@ impl<P: Plugin> TestRun<'_, P> {
         self.run_step()
     }
 
+    /// Moves the virtual clock to the deadline of the current wait (a
+    /// [`wait_callback_for`](bk_plugin_core::Context::wait_callback_for), or the version's
+    /// `#[plugin(timeout = ..)]`) and lets the engine act on it: the invocation ends FAIL
+    /// with the deadline's `err`, and its finish notification is sent.
+    ///
+    /// # Panics
+    ///
+    /// If the invocation is not waiting in CALLBACK with a deadline (a POLL reaches the
+    /// version's deadline through [`poll`](TestRun::poll)).
+    pub fn pass_deadline(&mut self) -> &Step {
+        let runner = self.runner;
+        let deadline = runner
+            .record(&self.trace_id)
+            .filter(|r| r.state == State::Callback)
+            .and_then(|r| r.next_run_at)
+            .unwrap_or_else(|| {
+                panic!(
+                    "pass_deadline(): the invocation is in {:?} without a deadline (steps so far: {:?})",
+                    self.state(),
+                    self.states()
+                )
+            });
+        runner.clock.advance_to(deadline);
+        self.run_step()
+    }
+
+    /// Cancels the waiting invocation as a caller would (`POST cancel/{trace_id}`): runs the
+    /// plugin's [`on_cancel`](bk_plugin_core::Plugin::on_cancel) and stores it as FAIL with
+    /// `err` naming `cancel`'s author.
+    ///
+    /// # Panics
+    ///
+    /// If the invocation is finished, or `P` is not `#[plugin(.., cancellable)]`.
+    pub fn cancel(&mut self, cancel: Cancellation) -> &Step {
+        assert!(
+            !self.state().is_finished(),
+            "cancel(): the invocation is already {:?} (steps so far: {:?})",
+            self.state(),
+            self.states()
+        );
+        let runner = self.runner;
+        let result = runner
+            .rt
+            .block_on(runner.engine.cancel(&self.trace_id, cancel));
+        if let Err(e) = result {
+            panic!("cancel(): refused: {e}");
+        }
+        self.record_step()
+    }
+
     /// Delivers a callback through `token` (e.g. a forged one) without running anything.
     pub fn deliver(&self, token: &str, data: Value) -> Result<(), CallbackError> {
         let runner = self.runner;
@@ -435,6 +494,12 @@ impl<P: Plugin> TestRun<'_, P> {
                 )
             });
         runner.rt.block_on(engine.run_claim(claim));
+        self.record_step()
+    }
+
+    /// Records the stored row as the next step.
+    fn record_step(&mut self) -> &Step {
+        let runner = self.runner;
         let record = runner
             .record(&self.trace_id)
             .expect("a resumed invocation has a schedule row");

@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use bk_plugin_engine::Engine;
 
 use crate::config::Config;
+use crate::routes::areas::Area;
 use crate::scope::AllowScope;
 
 #[derive(Debug)]
@@ -21,8 +22,11 @@ pub(crate) struct Shared {
     pub(crate) details: std::collections::HashMap<&'static str, Bytes>,
     /// The OpenAPI document, built once.
     pub(crate) openapi: Bytes,
-    /// The author's `plugin_api` routes (for dispatch).
-    pub(crate) plugin_api: Router,
+    /// The author's routes, by area (mounted behind their gates by the router).
+    pub(crate) areas: Vec<(Area, Router)>,
+    /// The author's `plugin_api` routes as dispatch calls them: no gate, no body limit (the
+    /// forwarded body is already in memory, bounded by dispatch).
+    pub(crate) dispatch_target: Router,
     pub(crate) metrics: crate::metrics::Metrics,
 }
 

@@ -15,7 +15,16 @@ pub(crate) async fn read(
     config: &Config,
     trace_id: Option<&str>,
 ) -> Result<Bytes, Response> {
-    let limit = config.body_limit;
+    read_within(body, config.body_limit, config, trace_id).await
+}
+
+/// [`read`] with `limit` instead of `body_limit` (the upload limit of a multipart body).
+pub(crate) async fn read_within(
+    body: Body,
+    limit: usize,
+    config: &Config,
+    trace_id: Option<&str>,
+) -> Result<Bytes, Response> {
     match tokio::time::timeout(config.body_timeout, axum::body::to_bytes(body, limit)).await {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(_)) => Err(reply::failure(

@@ -8,21 +8,32 @@ use bk_plugin_core::versioning::{Lock, LockMode, check_lock_file, diff, suggest_
 use bk_plugin_core::{Registry, UnknownVersion};
 
 pub(crate) const USAGE: &str = "\
-usage: <plugin-binary> [serve]                 serve the plugins (configuration from the environment)
+usage: <plugin-binary> [serve] [--allow-orphans]
+                                               serve the plugins (configuration from the environment);
+                                               --allow-orphans: start even with unfinished invocations
+                                               of versions the binary no longer has
        <plugin-binary> diff OLD NEW            what changed from version OLD to NEW, classified
        <plugin-binary> lock check [PATH]       compare the plugins with the schema lock
        <plugin-binary> lock update [PATH]      record new versions and compatible changes
        <plugin-binary> apigw sync [--force]    sync the API gateway (the BK PaaS preRelease hook)
        <plugin-binary> apigw definition DIR    write DIR/definition.yaml and DIR/resources.yaml
+       <plugin-binary> schedules list|show|fail|retry-notify|purge ...
+                                               the invocations in the store (schedules --help)
 PATH defaults to ./plugin.lock.json";
 
 /// What the command line asks for.
 pub(crate) enum Command {
-    Serve,
+    /// Serve; `allow_orphans` from `--allow-orphans`.
+    Serve {
+        allow_orphans: bool,
+    },
     Help,
     Diff(String, String),
     Lock(LockMode, PathBuf),
     Apigw(crate::apigw::ApigwCommand),
+    Schedules(crate::schedules::SchedulesArgs),
+    /// clap's answer for `schedules` (help, or a usage error), to print.
+    SchedulesClap(clap::Error),
     Bad(String),
 }
 
@@ -34,7 +45,12 @@ pub(crate) fn parse(args: &[String]) -> Command {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        [] | ["serve"] => Command::Serve,
+        [] | ["serve"] => Command::Serve {
+            allow_orphans: false,
+        },
+        ["--allow-orphans"] | ["serve", "--allow-orphans"] => Command::Serve {
+            allow_orphans: true,
+        },
         ["-h" | "--help" | "help"] => Command::Help,
         ["diff", old, new] => Command::Diff((*old).to_owned(), (*new).to_owned()),
         ["lock", "check", rest @ ..] if rest.len() <= 1 => {
@@ -46,6 +62,10 @@ pub(crate) fn parse(args: &[String]) -> Command {
         ["apigw", rest @ ..] => match crate::apigw::parse(rest) {
             Some(c) => Command::Apigw(c),
             None => Command::Bad(format!("unknown command: apigw {}", rest.join(" "))),
+        },
+        ["schedules", ..] => match crate::schedules::parse(&args[1..]) {
+            Ok(a) => Command::Schedules(a),
+            Err(e) => Command::SchedulesClap(e),
         },
         other => Command::Bad(format!("unknown command: {}", other.join(" "))),
     }
@@ -123,8 +143,12 @@ mod tests {
 
     #[test]
     fn parses_the_subcommands() {
-        assert!(matches!(parse(&args("")), Command::Serve));
-        assert!(matches!(parse(&args("serve")), Command::Serve));
+        let serve = |allow| move |c: Command| matches!(c, Command::Serve { allow_orphans } if allow_orphans == allow);
+        assert!(serve(false)(parse(&args(""))));
+        assert!(serve(false)(parse(&args("serve"))));
+        assert!(serve(true)(parse(&args("--allow-orphans"))));
+        assert!(serve(true)(parse(&args("serve --allow-orphans"))));
+        assert!(matches!(parse(&args("serve --allow")), Command::Bad(_)));
         assert!(matches!(parse(&args("--help")), Command::Help));
         assert!(
             matches!(parse(&args("diff 1.0.0 2.0.0")), Command::Diff(a, b) if a == "1.0.0" && b == "2.0.0")

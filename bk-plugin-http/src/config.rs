@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::engine_env::EngineEnv;
+
 /// Why the configuration cannot be used; the server refuses to start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -53,6 +55,9 @@ pub struct Config {
     pub app_secret: Option<String>,
     /// `BK_PLUGIN_CALLBACK_KEY`: a Fernet key that overrides the derived one.
     pub callback_key: Option<String>,
+    /// `BK_PLUGIN_PREVIOUS_APP_SECRETS` (comma-separated): app secrets before a rotation, whose
+    /// keys still open the secret inputs they sealed.
+    pub previous_app_secrets: Vec<String>,
     /// The callback URL host: `BK_APIGW_MANAGER_URL_TMPL` (or `..._TEMPL`, or `BK_API_URL_TMPL`)
     /// with `{api_name}` replaced by `BKPAAS_BK_PLUGIN_APIGW_NAME`. Empty in dev.
     pub callback_host: String,
@@ -75,6 +80,11 @@ pub struct Config {
     /// Largest accepted request body in bytes (`BK_PLUGIN_BODY_LIMIT`, default 10 MiB);
     /// larger bodies get 413.
     pub body_limit: usize,
+    /// Largest accepted `multipart/form-data` body of `plugin_api_dispatch` (SOPS's form
+    /// uploads), and of a request to the author's routes (`plugin_api`, `openapi`, `private`),
+    /// in bytes (`BK_PLUGIN_UPLOAD_LIMIT`, default 32 MiB); larger bodies get 413. The whole
+    /// body is held in memory.
+    pub upload_limit: usize,
     /// Most connections served at once (`BK_PLUGIN_MAX_CONNECTIONS`, default 1024); beyond
     /// it new connections wait in the kernel's backlog until one closes.
     pub max_connections: usize,
@@ -85,6 +95,9 @@ pub struct Config {
     /// How long the body of an invoke, callback or dispatch request may take to arrive
     /// (`BK_PLUGIN_BODY_TIMEOUT`, seconds, default 30); later: 408.
     pub body_timeout: Duration,
+    /// Engine settings from the environment (store and step time limits, state size,
+    /// retention, attempts, concurrency); what is unset keeps the engine's configuration.
+    pub engine: EngineEnv,
     /// An app sub-path every route is also served under, e.g. `/my-plugin`
     /// (`BK_PLUGIN_SUB_PATH`; default: the path of the app's preallocated URL).
     pub sub_path: Option<String>,
@@ -101,6 +114,11 @@ pub struct Config {
     /// `BKPAAS_APP_TENANT_ID`: sent as `X-Bk-Tenant-Id` to the management API (`system` if
     /// unset).
     pub app_tenant_id: Option<String>,
+    /// `BK_PLUGIN_ALLOW_ORPHANS` (`1` or `true`), or `--allow-orphans` on the command line:
+    /// start even when the store holds unfinished invocations of versions this binary does
+    /// not serve (they fail at their next resume). Off: such a start is refused
+    /// ([`StartError::Orphans`](crate::StartError::Orphans)).
+    pub allow_orphans: bool,
 }
 
 impl Default for Config {
@@ -113,21 +131,25 @@ impl Default for Config {
             app_code: None,
             app_secret: None,
             callback_key: None,
+            previous_app_secrets: Vec::new(),
             callback_host: String::new(),
             database_url: "sqlite://bk_plugin.db".into(),
             apigw_public_key: None,
             require_exempt: false,
             notify_allow: None,
             body_limit: 10 * 1024 * 1024,
+            upload_limit: 32 * 1024 * 1024,
             max_connections: 1024,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
+            engine: EngineEnv::default(),
             sub_path: None,
             description: None,
             allow_scope: Value::Object(Default::default()),
             apigw_name: None,
             apigw_manager_url: None,
             app_tenant_id: None,
+            allow_orphans: false,
         }
     }
 }
@@ -141,6 +163,10 @@ impl std::fmt::Debug for Config {
             .field("app_code", &self.app_code)
             .field("app_secret", &secret(&self.app_secret))
             .field("callback_key", &secret(&self.callback_key))
+            .field(
+                "previous_app_secrets",
+                &format!("{} secret(s)", self.previous_app_secrets.len()),
+            )
             .field("callback_host", &self.callback_host)
             .field(
                 "database_url",
@@ -153,18 +179,53 @@ impl std::fmt::Debug for Config {
             .field("require_exempt", &self.require_exempt)
             .field("notify_allow", &self.notify_allow)
             .field("body_limit", &self.body_limit)
+            .field("upload_limit", &self.upload_limit)
             .field("max_connections", &self.max_connections)
             .field("header_timeout", &self.header_timeout)
             .field("body_timeout", &self.body_timeout)
+            .field("engine", &self.engine)
             .field("sub_path", &self.sub_path)
             .field("description", &self.description)
             .field("allow_scope", &self.allow_scope)
+            .field("allow_orphans", &self.allow_orphans)
             .finish()
     }
 }
 
 /// A positive number of seconds (fractions allowed).
-fn seconds(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
+pub(crate) fn positive(name: &'static str, value: &str) -> Result<usize, ConfigError> {
+    value
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ConfigError::Invalid {
+            name,
+            reason: format!("{value:?} is not a positive integer"),
+        })
+}
+
+/// A size in bytes.
+fn bytes(name: &'static str, value: &str) -> Result<usize, ConfigError> {
+    value.parse().map_err(|e| ConfigError::Invalid {
+        name,
+        reason: format!("{e}"),
+    })
+}
+
+/// A yes/no setting: `1` or `true`, `0` or `false` (any case); anything else is an error
+/// rather than a guess.
+pub(crate) fn boolean(name: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(ConfigError::Invalid {
+            name,
+            reason: format!("{value:?}: write 1 or true, 0 or false"),
+        }),
+    }
+}
+
+pub(crate) fn seconds(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
     value
         .parse::<f64>()
         .ok()
@@ -218,6 +279,15 @@ impl Config {
         c.app_code = get("BKPAAS_APP_ID").or_else(|| get("BKPAAS_APP_CODE"));
         c.app_secret = get("BKPAAS_APP_SECRET").or_else(|| get("BK_APP_SECRET"));
         c.callback_key = get("BK_PLUGIN_CALLBACK_KEY");
+        c.previous_app_secrets = get("BK_PLUGIN_PREVIOUS_APP_SECRETS")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
         let tmpl = get("BK_APIGW_MANAGER_URL_TMPL")
             .or_else(|| get("BK_APIGW_MANAGER_URL_TEMPL"))
             .or_else(|| get("BK_API_URL_TMPL"));
@@ -251,21 +321,18 @@ impl Config {
         // Read in stag only, as the Python framework's stag settings.
         c.require_exempt = c.environment == "stag" && get("BK_APIGW_REQUIRE_EXEMPT").is_some();
         c.notify_allow = get("BK_PLUGIN_NOTIFY_ALLOW");
+        c.allow_orphans = get("BK_PLUGIN_ALLOW_ORPHANS")
+            .map(|v| boolean("BK_PLUGIN_ALLOW_ORPHANS", &v))
+            .transpose()?
+            .unwrap_or(false);
         if let Some(limit) = get("BK_PLUGIN_BODY_LIMIT") {
-            c.body_limit = limit.parse().map_err(|e| ConfigError::Invalid {
-                name: "BK_PLUGIN_BODY_LIMIT",
-                reason: format!("{e}"),
-            })?;
+            c.body_limit = bytes("BK_PLUGIN_BODY_LIMIT", &limit)?;
+        }
+        if let Some(limit) = get("BK_PLUGIN_UPLOAD_LIMIT") {
+            c.upload_limit = bytes("BK_PLUGIN_UPLOAD_LIMIT", &limit)?;
         }
         if let Some(n) = get("BK_PLUGIN_MAX_CONNECTIONS") {
-            c.max_connections =
-                n.parse()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| ConfigError::Invalid {
-                        name: "BK_PLUGIN_MAX_CONNECTIONS",
-                        reason: format!("{n:?} is not a positive integer"),
-                    })?;
+            c.max_connections = positive("BK_PLUGIN_MAX_CONNECTIONS", &n)?;
         }
         if let Some(s) = get("BK_PLUGIN_HEADER_TIMEOUT") {
             c.header_timeout = seconds("BK_PLUGIN_HEADER_TIMEOUT", &s)?;
@@ -273,6 +340,7 @@ impl Config {
         if let Some(s) = get("BK_PLUGIN_BODY_TIMEOUT") {
             c.body_timeout = seconds("BK_PLUGIN_BODY_TIMEOUT", &s)?;
         }
+        c.engine = EngineEnv::from_lookup(&get)?;
         // BK PaaS's ingress strips the app's sub-path (and sets X-Script-Name); serving the
         // routes under the preallocated URL's sub-path too keeps them reachable where it
         // does not.

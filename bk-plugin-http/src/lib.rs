@@ -16,27 +16,37 @@ mod cli;
 mod config;
 mod database_env;
 mod debug;
+mod engine_env;
 mod gateway_key;
 mod logging;
 mod metrics;
+mod multipart;
 mod openapi;
+mod orphans;
+#[cfg(feature = "otel")]
+mod otel;
 mod redact;
 mod reply;
 mod routes;
 mod run;
+mod schedules;
 mod scope;
 mod serve;
 mod server;
 #[cfg(test)]
 mod test_env;
 mod time;
+mod trace_context;
 
 pub use auth::Caller;
 pub use cli::diff_report;
 pub use config::{Config, ConfigError};
+pub use engine_env::EngineEnv;
 pub use logging::{LogGuard, init_logging};
+pub use orphans::Orphans;
 pub use run::{run, run_with};
 pub use server::{App, Server, StartError};
+pub use trace_context::TraceContext;
 
 /// axum, for `plugin_api` routes (`bk_plugin_kit::http::axum::Router`).
 pub use axum;

@@ -21,10 +21,24 @@ use tracing_subscriber::registry::LookupSpan;
 /// The trace id of a span, stored in its extensions.
 struct TraceId(String);
 
+/// The W3C trace id of a span (`w3c_trace_id`), stored in its extensions.
+struct W3cTraceId(String);
+
+/// The field carrying the W3C trace id (the caller's `traceparent`), on the request span and
+/// the engine's trace spans; log lines inside them carry it too.
+const W3C_FIELD: &str = "w3c_trace_id";
+
+/// Spans of these targets are the runtime's own (`request`, `invoke`, `resume`, ...): they
+/// give log lines their trace ids but not their `funcName`.
+fn names_func(target: &str) -> bool {
+    !target.starts_with("bk_plugin::")
+}
+
 #[derive(Default)]
 struct Fields {
     message: String,
     trace_id: Option<String>,
+    w3c_trace_id: Option<String>,
     rest: Map<String, Value>,
 }
 
@@ -35,6 +49,7 @@ impl Visit for Fields {
                 let _ = write!(self.message, "{value:?}");
             }
             "trace_id" => self.trace_id = Some(format!("{value:?}")),
+            W3C_FIELD => self.w3c_trace_id = Some(format!("{value:?}")),
             name => {
                 self.rest
                     .insert(name.to_owned(), Value::String(format!("{value:?}")));
@@ -46,6 +61,7 @@ impl Visit for Fields {
         match field.name() {
             "message" => self.message.push_str(value),
             "trace_id" => self.trace_id = Some(value.to_owned()),
+            W3C_FIELD => self.w3c_trace_id = Some(value.to_owned()),
             name => {
                 self.rest
                     .insert(name.to_owned(), Value::String(value.to_owned()));
@@ -88,8 +104,27 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for TraceIdLayer {
     ) {
         let mut f = Fields::default();
         attrs.record(&mut f);
-        if let (Some(t), Some(span)) = (f.trace_id, ctx.span(id)) {
-            span.extensions_mut().insert(TraceId(t));
+        if let Some(span) = ctx.span(id) {
+            let mut ext = span.extensions_mut();
+            if let Some(t) = f.trace_id {
+                ext.insert(TraceId(t));
+            }
+            if let Some(t) = f.w3c_trace_id {
+                ext.insert(W3cTraceId(t));
+            }
+        }
+    }
+
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        ctx: Context<'_, S>,
+    ) {
+        let mut f = Fields::default();
+        values.record(&mut f);
+        if let (Some(t), Some(span)) = (f.w3c_trace_id, ctx.span(id)) {
+            span.extensions_mut().replace(W3cTraceId(t));
         }
     }
 
@@ -97,13 +132,13 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for TraceIdLayer {
         let Some(store) = LOGS.get() else { return };
         let mut f = Fields::default();
         event.record(&mut f);
-        let (span_trace, func) =
-            scope_info(ctx.event_scope(event).into_iter().flatten().map(|s| {
-                (
-                    s.name(),
-                    s.extensions().get::<TraceId>().map(|t| t.0.clone()),
-                )
-            }));
+        let (span_trace, func) = scope_info(
+            ctx.event_scope(event)
+                .into_iter()
+                .flatten()
+                .map(|s| span_info(&s)),
+        )
+        .ids();
         if let Some(trace) = f.trace_id.or(span_trace) {
             let func = func.unwrap_or_else(|| module_tail(event));
             store.push(
@@ -118,21 +153,48 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for TraceIdLayer {
     }
 }
 
-/// The innermost trace id and span name of an event's scope (innermost first).
-fn scope_info<'a>(
-    scope: impl Iterator<Item = (&'static str, Option<String>)> + 'a,
-) -> (Option<String>, Option<&'static str>) {
-    let mut trace = None;
-    let mut func = None;
-    for (name, t) in scope {
-        if func.is_none() {
-            func = Some(name);
-        }
-        if trace.is_none() {
-            trace = t;
-        }
+/// What a span gives the events inside it.
+struct SpanInfo {
+    /// Its name, when it names the function (`funcName`).
+    func: Option<&'static str>,
+    trace: Option<String>,
+    w3c: Option<String>,
+}
+
+fn span_info<S: for<'a> LookupSpan<'a>>(
+    s: &tracing_subscriber::registry::SpanRef<'_, S>,
+) -> SpanInfo {
+    let ext = s.extensions();
+    SpanInfo {
+        func: names_func(s.metadata().target()).then(|| s.name()),
+        trace: ext.get::<TraceId>().map(|t| t.0.clone()),
+        w3c: ext.get::<W3cTraceId>().map(|t| t.0.clone()),
     }
-    (trace, func)
+}
+
+/// The innermost trace ids and function span of an event's scope.
+#[derive(Default)]
+struct ScopeInfo {
+    trace: Option<String>,
+    w3c: Option<String>,
+    func: Option<&'static str>,
+}
+
+impl ScopeInfo {
+    fn ids(self) -> (Option<String>, Option<&'static str>) {
+        (self.trace, self.func)
+    }
+}
+
+/// The innermost trace ids and function span of an event's scope (innermost first).
+fn scope_info(scope: impl Iterator<Item = SpanInfo>) -> ScopeInfo {
+    let mut out = ScopeInfo::default();
+    for s in scope {
+        out.func = out.func.or(s.func);
+        out.trace = out.trace.or(s.trace);
+        out.w3c = out.w3c.or(s.w3c);
+    }
+    out
 }
 
 fn module_tail(event: &Event<'_>) -> &'static str {
@@ -159,15 +221,11 @@ where
     ) -> fmt::Result {
         let mut f = Fields::default();
         event.record(&mut f);
-        let (span_trace, func) = match ctx.event_scope() {
-            Some(scope) => scope_info(scope.map(|s| {
-                (
-                    s.name(),
-                    s.extensions().get::<TraceId>().map(|t| t.0.clone()),
-                )
-            })),
-            None => (None, None),
+        let scope = match ctx.event_scope() {
+            Some(scope) => scope_info(scope.map(|s| span_info(&s))),
+            None => ScopeInfo::default(),
         };
+        let (span_w3c, (span_trace, func)) = (scope.w3c.clone(), scope.ids());
         let meta = event.metadata();
         let mut line = Map::new();
         line.insert(
@@ -188,6 +246,9 @@ where
             "trace_id".into(),
             f.trace_id.or(span_trace).map_or(Value::Null, Value::String),
         );
+        if let Some(w3c) = f.w3c_trace_id.or(span_w3c) {
+            line.insert(W3C_FIELD.into(), w3c.into());
+        }
         for (k, v) in f.rest {
             line.entry(k).or_insert(v);
         }
@@ -235,10 +296,16 @@ impl LogStore {
 
 static LOGS: OnceLock<LogStore> = OnceLock::new();
 
-/// Flushes the background log writer when dropped: keep it until `main` returns.
+/// Flushes the background log writer (and, with the `otel` feature, the spans not yet
+/// exported) when dropped: keep it until `main` returns.
 #[derive(Debug)]
 #[must_use = "logs written after the guard is dropped are lost"]
-pub struct LogGuard(#[allow(dead_code)] Option<tracing_appender::non_blocking::WorkerGuard>);
+pub struct LogGuard {
+    // Dropped first: the exporter's shutdown may still log.
+    #[cfg(feature = "otel")]
+    _traces: Option<crate::otel::Traces>,
+    _writer: Option<tracing_appender::non_blocking::WorkerGuard>,
+}
 
 /// The dev log store, if logging was initialised with it.
 pub(crate) fn log_store() -> Option<&'static LogStore> {
@@ -248,6 +315,10 @@ pub(crate) fn log_store() -> Option<&'static LogStore> {
 /// Installs the global subscriber: JSON lines on stdout (level from `RUST_LOG`, default
 /// `info`); with `keep_per_trace`, also the dev copy served by `logs/{trace_id}`. Does nothing
 /// if a subscriber is already installed. Hold the returned guard until the program ends.
+///
+/// With the `otel` feature and `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+/// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) set, spans are also exported over OTLP; dropping
+/// the guard flushes them.
 pub fn init_logging(keep_per_trace: bool) -> LogGuard {
     use tracing_subscriber::prelude::*;
     if keep_per_trace {
@@ -262,6 +333,28 @@ pub fn init_logging(keep_per_trace: bool) -> LogGuard {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // The engine's trace spans (invoke, resume, ...) whatever the level asked for, unless
+    // `RUST_LOG` names them: they carry the W3C trace id into the lines inside them.
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if v.contains(bk_plugin_engine::trace::SPAN_TARGET) => filter,
+        _ => match format!("{}=info", bk_plugin_engine::trace::SPAN_TARGET).parse() {
+            Ok(directive) => filter.add_directive(directive),
+            Err(_) => filter,
+        },
+    };
+    #[cfg(feature = "otel")]
+    let traces = crate::otel::Traces::from_env();
+    #[cfg(feature = "otel")]
+    let otel = traces.as_ref().map(|t| {
+        use tracing_subscriber::Layer as _;
+        tracing_opentelemetry::layer()
+            .with_tracer(t.tracer())
+            .with_filter(tracing_subscriber::filter::filter_fn(|m| {
+                m.target() != crate::trace_context::REQUEST_TARGET
+            }))
+    });
+    #[cfg(not(feature = "otel"))]
+    let otel: Option<tracing_subscriber::layer::Identity> = None;
     // Lines go to stdout from a background thread, so a request never waits on the pipe
     // (lines are dropped, and counted, only if 128k of them are waiting).
     let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
@@ -272,9 +365,14 @@ pub fn init_logging(keep_per_trace: bool) -> LogGuard {
         .with(filter)
         .with(TraceIdLayer)
         .with(fmt)
+        .with(otel)
         .try_init()
         .is_ok();
-    LogGuard(installed.then_some(guard))
+    LogGuard {
+        #[cfg(feature = "otel")]
+        _traces: traces.filter(|_| installed),
+        _writer: installed.then_some(guard),
+    }
 }
 
 #[cfg(test)]
@@ -299,8 +397,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn lines_carry_the_fields_the_paas_log_search_reads() {
+    /// The lines `emit` logs through the runtime's layers: the text, and each line parsed.
+    fn json_lines(emit: impl FnOnce()) -> (String, Vec<Value>) {
         let out = Capture::default();
         let writer = out.clone();
         let subscriber = tracing_subscriber::registry().with(TraceIdLayer).with(
@@ -308,7 +406,18 @@ mod tests {
                 .event_format(JsonLines)
                 .with_writer(move || writer.clone()),
         );
-        tracing::subscriber::with_default(subscriber, || {
+        tracing::subscriber::with_default(subscriber, emit);
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (text, lines)
+    }
+
+    #[test]
+    fn lines_carry_the_fields_the_paas_log_search_reads() {
+        let (text, lines) = json_lines(|| {
             let span = tracing::info_span!("execute", trace_id = "a".repeat(32));
             span.in_scope(|| {
                 // Deeper spans of the plugin's own still inherit the trace id.
@@ -318,11 +427,6 @@ mod tests {
             });
             tracing::info!("outside");
         });
-        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-        let lines: Vec<Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
         assert_eq!(lines.len(), 2, "{text}");
         assert_eq!(lines[0]["levelname"], "WARNING");
         assert_eq!(lines[0]["funcName"], "my_call");
@@ -332,5 +436,33 @@ mod tests {
         assert!(lines[0]["asctime"].as_str().unwrap().ends_with('Z'));
         assert_eq!(lines[1]["trace_id"], Value::Null);
         assert_eq!(lines[1]["levelname"], "INFO");
+    }
+
+    #[test]
+    fn lines_in_a_traced_span_carry_the_w3c_trace_id_and_keep_their_func_name() {
+        let (text, lines) = json_lines(|| {
+            // As the engine does: the W3C id recorded once the span is linked.
+            let invoke = tracing::info_span!(
+                target: "bk_plugin::trace",
+                "invoke",
+                w3c_trace_id = tracing::field::Empty
+            );
+            invoke.record("w3c_trace_id", "b".repeat(32));
+            invoke.in_scope(|| {
+                tracing::info_span!("execute", trace_id = "a".repeat(32)).in_scope(|| {
+                    tracing::info!("in the plugin");
+                });
+                tracing::info!("in invoke");
+            });
+            tracing::info!("outside");
+        });
+        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(lines[0]["w3c_trace_id"], "b".repeat(32));
+        assert_eq!(lines[0]["trace_id"], "a".repeat(32));
+        assert_eq!(lines[0]["funcName"], "execute");
+        assert_eq!(lines[1]["w3c_trace_id"], "b".repeat(32));
+        // The runtime's own spans do not name the function: the module does.
+        assert_eq!(lines[1]["funcName"], "tests");
+        assert!(lines[2].get("w3c_trace_id").is_none(), "{text}");
     }
 }

@@ -33,7 +33,7 @@ pub(crate) fn database_url(url: &str) -> String {
         let redacted: Vec<String> = params
             .split('&')
             .map(|p| match p.split_once('=') {
-                Some((k, _)) if is_secret_param(k) => format!("{k}=***"),
+                Some((k, _)) if is_secret_name(k) => format!("{k}=***"),
                 _ => p.to_owned(),
             })
             .collect();
@@ -43,9 +43,57 @@ pub(crate) fn database_url(url: &str) -> String {
     out
 }
 
-fn is_secret_param(key: &str) -> bool {
+/// Whether a parameter or JSON key names a secret: passwords, secrets, tokens, keys for
+/// access, credentials, JWTs, authorization headers.
+fn is_secret_name(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    k.contains("password") || k == "pass" || k == "pwd" || k.contains("secret")
+    k == "pass"
+        || k == "pwd"
+        || k == "jwt"
+        || [
+            "password",
+            "passwd",
+            "secret",
+            "token",
+            "credential",
+            "api_key",
+            "apikey",
+            "access_key",
+            "private_key",
+            "authorization",
+        ]
+        .iter()
+        .any(|s| k.contains(s))
+}
+
+/// `value` with every value under a secret-looking key (at any depth) replaced by `***`, and
+/// the user-info password and secret-looking query parameters of URL strings
+/// ([`database_url`]'s rules: a finish-notification URL may carry a token).
+pub(crate) fn secrets(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| {
+                    let v = if is_secret_name(k) && !v.is_null() {
+                        Value::from("***")
+                    } else {
+                        secrets(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(secrets).collect()),
+        // A sealed `Secret` input: not even its ciphertext.
+        Value::String(s) if s.starts_with(bk_plugin_engine::SEALED_PREFIX) => {
+            Value::from(bk_plugin_core::Secret::MASK)
+        }
+        Value::String(s) if s.starts_with("http://") || s.starts_with("https://") => {
+            Value::String(database_url(s))
+        }
+        other => other.clone(),
+    }
 }
 
 /// `***` for a set secret, `None` for an unset one (what `Debug` prints).
@@ -55,7 +103,40 @@ pub(crate) fn secret(value: &Option<String>) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::database_url;
+    use super::{database_url, secrets};
+
+    #[test]
+    fn secret_looking_keys_are_redacted_at_any_depth() {
+        let v = serde_json::json!({
+            "task_name": "deploy",
+            "db_password": "hunter2",
+            "auth": {"access_token": "t", "user": "admin", "API_KEY": 1},
+            "steps": [{"secret": {"nested": true}}, {"plain": "x"}],
+            "token": null,
+            "url": "https://u:pw@sops.example/cb/?node=1&token=t0k",
+        });
+        assert_eq!(
+            secrets(&v),
+            serde_json::json!({
+                "task_name": "deploy",
+                "db_password": "***",
+                "auth": {"access_token": "***", "user": "admin", "API_KEY": "***"},
+                "steps": [{"secret": "***"}, {"plain": "x"}],
+                "token": null,
+                "url": "https://u:***@sops.example/cb/?node=1&token=***",
+            })
+        );
+    }
+
+    #[test]
+    fn sealed_secret_inputs_show_as_the_mask_not_their_ciphertext() {
+        let key = bk_plugin_engine::SecretKey::from_app_secret("s");
+        let v = serde_json::json!({"login": {"user": "u", "pw": key.seal(&"x".into())}});
+        assert_eq!(
+            secrets(&v),
+            serde_json::json!({"login": {"user": "u", "pw": "**********"}})
+        );
+    }
 
     #[test]
     fn passwords_are_redacted_from_database_urls() {

@@ -10,6 +10,19 @@ use serde_json::{Value, json};
 pub(crate) const STORE_FAILED: &str =
     "the schedule store is unavailable; the plugin's log has the details under this id";
 
+/// 503 `{"result": false, "data": null, "message": STORE_FAILED, "trace_id": id}` with
+/// `Retry-After: 1`: the store is unavailable and nothing was done (safe to retry).
+pub(crate) fn store_unavailable(trace_id: &str) -> Response {
+    let mut r = failure(
+        StatusCode::SERVICE_UNAVAILABLE,
+        STORE_FAILED,
+        Some(trace_id),
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
+}
+
 /// A JSON response with `status`, serialised compactly (UTF-8, no `\u` escapes).
 pub(crate) fn json(status: StatusCode, body: &Value) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
@@ -45,6 +58,20 @@ pub(crate) fn gateway_required() -> Response {
         "This API can only be accessed through API gateway",
     )
         .into_response()
+}
+
+const PERMISSION_DENIED_EN: &str = "You do not have permission to perform this action.";
+const PERMISSION_DENIED_ZH: &str = "您没有执行该操作的权限。";
+
+/// DRF's default `PermissionDenied`: 403 `{"detail": "您没有执行该操作的权限。"}` (`en`:
+/// `You do not have permission to perform this action.`).
+pub(crate) fn permission_denied(en: bool) -> Response {
+    let msg = if en {
+        PERMISSION_DENIED_EN
+    } else {
+        PERMISSION_DENIED_ZH
+    };
+    detail(StatusCode::FORBIDDEN, msg)
 }
 
 /// `{"detail": msg}` (DRF's shape for parse, permission and method errors).

@@ -32,8 +32,8 @@ pub fn run() -> ExitCode {
 /// ```
 pub fn run_with(customize: impl FnOnce(Server) -> Server) -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match cli::parse(&args) {
-        cli::Command::Serve => {}
+    let allow_orphans = match cli::parse(&args) {
+        cli::Command::Serve { allow_orphans } => allow_orphans,
         cli::Command::Help => {
             println!("{}", cli::USAGE);
             return ExitCode::SUCCESS;
@@ -47,9 +47,17 @@ pub fn run_with(customize: impl FnOnce(Server) -> Server) -> ExitCode {
         }
         cli::Command::Lock(mode, path) => return with_registry(|r| cli::run_lock(r, mode, &path)),
         cli::Command::Apigw(command) => return crate::apigw::run(command),
-    }
+        cli::Command::Schedules(command) => return crate::schedules::run(command),
+        cli::Command::SchedulesClap(e) => {
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
     let config = match Config::from_env() {
-        Ok(c) => c,
+        Ok(mut c) => {
+            c.allow_orphans |= allow_orphans;
+            c
+        }
         Err(e) => {
             eprintln!("bk-plugin: {e}");
             return ExitCode::FAILURE;
@@ -85,7 +93,15 @@ pub fn run_with(customize: impl FnOnce(Server) -> Server) -> ExitCode {
             }
         };
         let addr = listener.local_addr().unwrap_or(listen);
-        let versions: Vec<_> = app.engine().registry().versions().collect();
+        let versions: Vec<String> = app
+            .engine()
+            .registry()
+            .plugins()
+            .map(|p| match p.deprecated() {
+                Some(_) => format!("{} (deprecated)", p.version()),
+                None => p.version().to_owned(),
+            })
+            .collect();
         tracing::info!(%addr, ?versions, "serving plugin versions");
         eprintln!(
             "bk-plugin: serving {} on http://{addr}/bk_plugin/meta/",

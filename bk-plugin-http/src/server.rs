@@ -5,23 +5,27 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use bk_plugin_core::Registry;
 use bk_plugin_engine::store::Store;
-use bk_plugin_engine::{CallbackKey, CallbackSigner, Engine, EngineConfig, EngineHandle};
+use bk_plugin_engine::{
+    CallbackKey, CallbackSigner, Engine, EngineConfig, EngineHandle, SecretKey,
+};
 use bk_plugin_store::SqliteStore;
 use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::app_state::{AppState, Shared};
-use crate::auth::Caller;
 use crate::config::{Config, ConfigError};
 use crate::reply;
-use crate::routes::{SlashRoutes, callback, detail, dispatch, invoke, logs, meta, schedule};
+use crate::routes::areas::Area;
+use crate::routes::{
+    SlashRoutes, callback, cancel, detail, dispatch, invoke, logs, meta, schedule,
+};
 use crate::scope::AllowScope;
 
 /// Why the server cannot start.
@@ -53,6 +57,17 @@ pub enum StartError {
     /// Binding or serving failed.
     #[error("{0}")]
     Io(#[from] io::Error),
+    /// The store holds unfinished invocations of versions this binary does not serve: they
+    /// would fail at their next resume. Allowed by
+    /// [`Config::allow_orphans`](crate::Config::allow_orphans).
+    #[error(
+        "the schedule store holds unfinished invocations of versions this binary does not \
+         serve: {0}. They would fail at their next resume. Put those versions back (retire a \
+         version with #[plugin(deprecated = \"..\")] and remove it once nothing waits on it), \
+         end them (`schedules list --state waiting --version V`, then `schedules fail TRACE`), \
+         or start anyway with --allow-orphans or BK_PLUGIN_ALLOW_ORPHANS=1 (docs/deployment.md)"
+    )]
+    Orphans(crate::orphans::Orphans),
 }
 
 /// The dev-only callback secret used when no app secret is configured (never outside dev).
@@ -73,6 +88,8 @@ pub struct Server {
     config: Config,
     registry: Option<&'static Registry>,
     plugin_api: Router,
+    openapi: Option<Router>,
+    private: Option<Router>,
     engine_config: EngineConfig,
     store: Option<Arc<dyn Store>>,
 }
@@ -84,6 +101,8 @@ impl Server {
             config,
             registry: None,
             plugin_api: Router::new(),
+            openapi: None,
+            private: None,
             engine_config: EngineConfig::default(),
             store: None,
         }
@@ -96,9 +115,67 @@ impl Server {
     }
 
     /// Mounts the author's routes under `/bk_plugin/plugin_api/` (also reachable through
-    /// `plugin_api_dispatch`). Handlers read the caller with `Extension<Caller>`.
+    /// `plugin_api_dispatch`). Handlers read the caller with `Extension<Caller>`, and the
+    /// caller's W3C trace context with `Extension<TraceContext>` (to pass on to the services
+    /// they call).
+    ///
+    /// A direct call needs a gateway JWT whose user is verified (the gateway resource's
+    /// rule; dispatch has checked its own caller instead). Files uploaded through
+    /// `plugin_api_dispatch` arrive as a `multipart/form-data` body: read them with
+    /// [`axum::extract::Multipart`], as a direct upload. Bodies may be as large as
+    /// [`Config::upload_limit`].
+    ///
+    /// ```
+    /// use bk_plugin_http::axum::extract::Multipart;
+    /// use bk_plugin_http::axum::http::StatusCode;
+    /// use bk_plugin_http::axum::routing::post;
+    /// use bk_plugin_http::axum::{Json, Router};
+    /// use serde_json::{Value, json};
+    ///
+    /// /// Lists the uploaded files and the other fields.
+    /// async fn import(mut form: Multipart) -> Result<Json<Value>, (StatusCode, String)> {
+    ///     let bad = |e: bk_plugin_http::axum::extract::multipart::MultipartError| {
+    ///         (e.status(), e.body_text())
+    ///     };
+    ///     let (mut files, mut fields) = (Vec::new(), serde_json::Map::new());
+    ///     while let Some(field) = form.next_field().await.map_err(bad)? {
+    ///         let name = field.name().unwrap_or_default().to_owned();
+    ///         match field.file_name().map(str::to_owned) {
+    ///             Some(file_name) => {
+    ///                 let content_type = field.content_type().map(str::to_owned);
+    ///                 let bytes = field.bytes().await.map_err(bad)?;
+    ///                 files.push(json!({"field": name, "file_name": file_name,
+    ///                                   "content_type": content_type, "size": bytes.len()}));
+    ///             }
+    ///             None => {
+    ///                 fields.insert(name, field.text().await.map_err(bad)?.into());
+    ///             }
+    ///         }
+    ///     }
+    ///     Ok(Json(json!({"files": files, "fields": fields})))
+    /// }
+    ///
+    /// let router: Router = Router::new().route("/import", post(import));
+    /// # let _ = bk_plugin_http::Server::new(bk_plugin_http::Config::dev()).plugin_api(router);
+    /// ```
     pub fn plugin_api(mut self, router: Router) -> Self {
         self.plugin_api = router;
+        self
+    }
+
+    /// Mounts the author's routes under `/bk_plugin/openapi/`, for other apps (the Python
+    /// framework's `bk_plugin.openapi.urls`). A call needs a gateway JWT whose app is
+    /// verified; handlers read it with `Extension<Caller>` (`app_code`).
+    pub fn openapi(mut self, router: Router) -> Self {
+        self.openapi = Some(router);
+        self
+    }
+
+    /// Mounts the author's routes under `/bk_plugin/private/`, for other apps acting for a
+    /// user (the Python framework's `bk_plugin.private.urls`). A call needs a gateway JWT whose
+    /// app and user are both verified; handlers read them with `Extension<Caller>`.
+    pub fn private(mut self, router: Router) -> Self {
+        self.private = Some(router);
         self
     }
 
@@ -131,6 +208,7 @@ impl Server {
             Some(s) => s,
             None => open_store(&config.database_url).await?,
         };
+        crate::orphans::check(registry, &store, config.allow_orphans, &config.database_url).await?;
         let key = match (&config.callback_key, &config.app_secret) {
             (Some(k), _) => CallbackKey::from_base64(k).ok_or_else(|| ConfigError::Invalid {
                 name: "BK_PLUGIN_CALLBACK_KEY",
@@ -147,11 +225,16 @@ impl Server {
         };
         let mut engine_config = self.engine_config;
         engine_config.notify_policy = config.notify_policy()?;
+        config.engine.apply(&mut engine_config);
+        let secret_key = secret_key(&config, &key);
         let signer = CallbackSigner::new(key, &config.callback_host, &config.environment);
         let engine = Engine::builder(registry, store)
             .config(engine_config)
             .callbacks(signer)
-            .build();
+            .secret_key(secret_key);
+        #[cfg(feature = "otel")]
+        let engine = engine.spans(Arc::new(crate::otel::OtelSpans));
+        let engine = engine.build();
         let jwt = crate::gateway_key::GatewayKey::load(&config, engine.store())
             .await
             .map_err(StartError::Jwt)?;
@@ -160,6 +243,12 @@ impl Server {
                 name: "BK_PLUGIN_ALLOW_SCOPE",
                 reason,
             })?;
+        if registry.plugins().all(|p| p.deprecated().is_some()) {
+            tracing::warn!(
+                "every plugin version is deprecated: meta lists them all, since new callers \
+                 need some version to pick"
+            );
+        }
         let defaults = registry.meta();
         let code = config
             .app_code
@@ -189,13 +278,25 @@ impl Server {
                     )
                 })
                 .collect(),
-            openapi: serde_json::to_vec(&crate::openapi::document(registry, &code))
-                .unwrap_or_default()
-                .into(),
+            openapi: serde_json::to_vec(&crate::openapi::document(
+                registry,
+                &code,
+                config.is_dev(),
+            ))
+            .unwrap_or_default()
+            .into(),
             config,
             jwt,
             scope,
-            plugin_api: self.plugin_api,
+            dispatch_target: self.plugin_api.clone().layer(DefaultBodyLimit::disable()),
+            areas: [
+                (Area::PluginApi, Some(self.plugin_api)),
+                (Area::OpenApi, self.openapi),
+                (Area::Private, self.private),
+            ]
+            .into_iter()
+            .filter_map(|(area, router)| Some((area, router?)))
+            .collect(),
             metrics: crate::metrics::Metrics::new(),
         });
         Ok(App {
@@ -378,17 +479,18 @@ fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Direct calls to `plugin_api/` need the gateway too (dispatch calls the router directly).
-async fn plugin_api_gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let caller = req
-        .extensions()
-        .get::<Caller>()
-        .cloned()
-        .unwrap_or_default();
-    if let Err(r) = crate::routes::require_gateway(&state, &caller) {
-        return r;
-    }
-    next.run(req).await
+/// The key secret inputs are sealed with at rest: derived from the app secret (or from
+/// `BK_PLUGIN_CALLBACK_KEY`, or the dev key, as the callback key is), opening with the keys of
+/// `BK_PLUGIN_PREVIOUS_APP_SECRETS` too.
+fn secret_key(config: &Config, callback_key: &CallbackKey) -> SecretKey {
+    let key = match &config.app_secret {
+        Some(secret) => SecretKey::from_app_secret(secret),
+        None => SecretKey::from_app_secret(callback_key.to_base64()),
+    };
+    config
+        .previous_app_secrets
+        .iter()
+        .fold(key, |key, old| key.with_previous(old))
 }
 
 async fn openapi(State(state): State<AppState>) -> Response {
@@ -411,27 +513,25 @@ fn api(state: AppState) -> Router {
         Router::new()
             .route_both("/logs/{trace_id}", get(logs::logs))
             .route("/diff/{old}/{new}", get(crate::routes::diff::diff))
+            .route_both("/schedules", get(crate::routes::schedules::schedules))
+            .route_both("/versions", get(crate::routes::versions::versions))
     } else {
         Router::new()
     };
-    let plugin_api = state
-        .plugin_api
-        .clone()
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            plugin_api_gate,
-        ));
-    Router::new()
+    let mut api = Router::new()
         .route_both("/meta", get(meta::meta))
         .route_both("/detail/{version}", get(detail::detail))
         .route_both("/invoke/{version}", post(invoke::invoke))
         .route_both("/schedule/{trace_id}", get(schedule::schedule))
         .route_both("/callback/{token}", post(callback::callback))
+        .route_both("/cancel/{trace_id}", post(cancel::cancel))
         .route_both("/plugin_api_dispatch", post(dispatch::dispatch))
-        .nest_service("/plugin_api", plugin_api)
         .merge(dev_only)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .method_not_allowed_fallback(method_not_allowed);
+    for (area, router) in &state.areas {
+        api = api.nest_service(area.prefix(), area.mount(&state, router.clone()));
+    }
+    api.with_state(state)
 }
 
 fn router(state: AppState) -> Router {
@@ -448,7 +548,9 @@ fn router(state: AppState) -> Router {
         .route("/schema/", get(openapi).with_state(state.clone()));
     root = root.merge(crate::debug::routes(&state));
     let exempt_dev = state.config.is_dev() && state.config.gateway_exempt();
-    let root = root.layer(middleware::from_fn_with_state(state, caller_layer));
+    let root = root
+        .layer(middleware::from_fn_with_state(state, caller_layer))
+        .layer(middleware::from_fn(crate::trace_context::layer));
     if exempt_dev {
         root.layer(middleware::from_fn(loopback_host_only))
     } else {

@@ -109,12 +109,54 @@
 //!
 //! # What the macros check at compile time
 //!
-//! - `#[plugin(version = ..)]`: a semantic version (`1.0.0`, `1.0.0-rc.1`), no build metadata;
-//!   two plugins with the same version in one crate are a compile error pointing at both.
+//! - `#[plugin(version = ..)]`: a semantic version (`1.0.0`, `1.0.0-rc.1`) or a pre-release in
+//!   the Python framework's spelling (`1.0.0rc1`, served as written, ordered as `1.0.0-rc1`),
+//!   no build metadata; two plugins with the same version in one crate are a compile error
+//!   pointing at both.
+//! - `#[field(form = {"ui:component": ..})]` (the Python `InputsForm`): a JSON object of
+//!   `ui:*` keys, on `#[derive(Inputs)]` fields only.
 //! - Unknown or repeated attribute keys, wrong value kinds: errors listing the valid keys.
 //! - A field type that is not a [`FieldType`]: an error on that field's type.
 //! - `enable_plugin_callback = true` without a `plugin_callback_info` field in the
 //!   ContextInputs.
+//! - `#[field(ge = .., max_length = .., regex = .., min_items = ..)]` constraints that do not fit
+//!   the field's type, and patterns the `regex` crate cannot compile.
+//! - `#[derive(Choice)]` on anything but an enum of unit variants with distinct string or
+//!   integer values.
+//!
+//! # Choices and constraints
+//!
+//! A field with a fixed set of values (a select box in SOPS) is an enum deriving
+//! [`Choice`](trait@Choice), as pydantic's `class Action(str, Enum)`, `IntEnum` or, with
+//! `#[choice(literal)]`, `Literal["a", "b"]`:
+//!
+//! ```rust
+//! use bk_plugin_kit::prelude::*;
+//!
+//! #[derive(Choice, Debug, Clone, Copy, PartialEq)]
+//! pub enum Action {
+//!     #[choice(rename = "start")]
+//!     Start,
+//!     #[choice(rename = "stop")]
+//!     Stop,
+//! }
+//!
+//! #[derive(Inputs, Debug)]
+//! pub struct Task {
+//!     pub action: Action,
+//!     #[field(default = 10, ge = 1, le = 100)]
+//!     pub limit: i64,
+//!     #[field(min_length = 1, regex = "^[a-z_]+$")]
+//!     pub name: String,
+//! }
+//!
+//! let err = <Task as Inputs>::from_json(&bk_plugin_kit::serde_json::json!(
+//!     {"action": "pause", "limit": 0, "name": "ok"}
+//! ))
+//! .unwrap_err();
+//! assert!(err.to_string().contains("permitted: 'start', 'stop'"));
+//! assert!(err.to_string().contains("ensure this value is greater than or equal to 1"));
+//! ```
 //!
 //! # Cargo features
 //!

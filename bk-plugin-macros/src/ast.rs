@@ -4,8 +4,10 @@ use proc_macro2::Span;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Type};
 
 use crate::attr::{DefaultValue, FieldAttrs, ModelAttrs, PluginArgs};
+use crate::constraints::FieldConstraints;
 use crate::ctxt::Ctxt;
 use crate::docs::doc_text;
+use crate::form::FieldForm;
 use crate::title::py_title;
 
 /// Which derive is being expanded.
@@ -47,6 +49,9 @@ pub(crate) struct Field<'a> {
     pub(crate) explicit_title: bool,
     pub(crate) description: Option<String>,
     pub(crate) default: Option<DefaultValue>,
+    /// `#[field(form = {..})]`: `ui:*` keys for the field's property (Inputs only).
+    pub(crate) form: Option<FieldForm>,
+    pub(crate) constraints: FieldConstraints,
 }
 
 impl<'a> Model<'a> {
@@ -61,7 +66,8 @@ impl<'a> Model<'a> {
                     e.enum_token,
                     format_args!(
                         "#[derive({derive})] supports only structs with named fields, not enums; \
-                         use a struct, or a `String` field whose allowed values the plugin checks"
+                         for a field with a fixed set of values, derive `Choice` on the enum \
+                         (`#[derive(Choice)]`) and use it as the field's type"
                     ),
                 );
                 return None;
@@ -127,6 +133,8 @@ impl<'a> Model<'a> {
                 explicit_title,
                 description,
                 default: fattrs.default,
+                form: fattrs.form,
+                constraints: fattrs.constraints,
             });
         }
         Some(Model {

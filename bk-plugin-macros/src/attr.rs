@@ -7,16 +7,19 @@ use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
+use syn::spanned::Spanned;
 use syn::{Attribute, LitBool, LitStr, Token};
 
+use crate::constraints::{self, CONSTRAINT_KEYS, FieldConstraints};
 use crate::ctxt::Ctxt;
+use crate::form::FieldForm;
 
 /// Reads the tokens of `key = <value>` up to the next top-level comma.
 ///
 /// Values are kept as raw tokens so that a wrong kind of value (`version = 1.0`) can be
 /// reported on the value itself, and so that `default = <expr>` accepts any expression
 /// without syn's `full` feature.
-fn take_value(meta: &ParseNestedMeta<'_>) -> syn::Result<TokenStream> {
+pub(crate) fn take_value(meta: &ParseNestedMeta<'_>) -> syn::Result<TokenStream> {
     let input = meta.value()?;
     let mut tokens = TokenStream::new();
     while !input.is_empty() && !input.peek(Token![,]) {
@@ -37,7 +40,25 @@ fn key_name(meta: &ParseNestedMeta<'_>) -> String {
 }
 
 /// Parses `tokens` as a string literal or records `what` at them.
-fn expect_str(cx: &Ctxt, tokens: TokenStream, what: &str) -> Option<LitStr> {
+/// Reports an unknown key of an attribute (`what`, e.g. `plugin argument`) with the keys it
+/// takes, and skips the key's value, if any, so the keys after it are still checked.
+pub(crate) fn unknown_key(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    what: &str,
+    keys: &str,
+) -> syn::Result<()> {
+    cx.syn_error(meta.error(format_args!(
+        "unknown {what} `{}`; expected one of: {keys}",
+        key_name(meta)
+    )));
+    if meta.input.peek(Token![=]) {
+        take_value(meta)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn expect_str(cx: &Ctxt, tokens: TokenStream, what: &str) -> Option<LitStr> {
     match syn::parse2::<LitStr>(tokens.clone()) {
         Ok(lit) => Some(lit),
         Err(_) => {
@@ -92,10 +113,17 @@ pub(crate) struct PluginArgs {
     pub(crate) form: Option<LitStr>,
     pub(crate) init: Option<syn::Path>,
     pub(crate) krate: Option<syn::Path>,
+    pub(crate) timeout: Option<LitStr>,
+    pub(crate) cancellable: Option<LitBool>,
+    pub(crate) deprecated: Option<LitStr>,
 }
 
-pub(crate) const PLUGIN_KEYS: &str =
-    "`version`, `desc`, `enable_plugin_callback`, `form`, `init`, `crate`";
+pub(crate) const PLUGIN_KEYS: &str = "`version`, `desc`, `enable_plugin_callback`, `form`, `init`, `timeout`, `cancellable`, `deprecated`, `crate`";
+
+const TIMEOUT_NOT_A_STRING: &str =
+    "`timeout` must be a string literal duration, e.g. `timeout = \"7d\"` or `timeout = \"1h30m\"`";
+
+const DEPRECATED_NOT_A_STRING: &str = "`deprecated` must be a string literal telling callers what to use instead, e.g. `deprecated = \"use 2.0.0: it takes the new task form\"`";
 
 impl PluginArgs {
     pub(crate) fn parse(cx: &Ctxt, args: TokenStream) -> PluginArgs {
@@ -120,18 +148,24 @@ impl PluginArgs {
                 );
                 set_once(cx, &mut seen, &meta, &mut out.desc, lit);
             } else if meta.path.is_ident("enable_plugin_callback") {
-                let tokens = take_value(&meta)?;
-                let lit = match syn::parse2::<LitBool>(tokens.clone()) {
-                    Ok(b) => Some(b),
-                    Err(_) => {
-                        cx.error_spanned_by(
-                            tokens,
-                            "`enable_plugin_callback` must be `true` or `false`",
-                        );
-                        None
-                    }
-                };
+                let lit = take_bool(
+                    cx,
+                    &meta,
+                    "`enable_plugin_callback` must be `true` or `false`",
+                )?;
                 set_once(cx, &mut seen, &meta, &mut out.enable_plugin_callback, lit);
+            } else if meta.path.is_ident("cancellable") {
+                // A bare `cancellable` means `cancellable = true`.
+                let lit = if meta.input.peek(Token![=]) {
+                    take_bool(
+                        cx,
+                        &meta,
+                        "`cancellable` must be `true` or `false`, or given alone: `#[plugin(version = \"1.0.0\", cancellable)]`",
+                    )?
+                } else {
+                    Some(LitBool::new(true, meta.path.span()))
+                };
+                set_once(cx, &mut seen, &meta, &mut out.cancellable, lit);
             } else if meta.path.is_ident("form") {
                 let tokens = take_value(&meta)?;
                 let lit = expect_str(
@@ -153,19 +187,20 @@ impl PluginArgs {
                     }
                 };
                 set_once(cx, &mut seen, &meta, &mut out.init, path);
+            } else if meta.path.is_ident("timeout") {
+                let tokens = take_value(&meta)?;
+                let lit = expect_str(cx, tokens, TIMEOUT_NOT_A_STRING);
+                set_once(cx, &mut seen, &meta, &mut out.timeout, lit);
+            } else if meta.path.is_ident("deprecated") {
+                let tokens = take_value(&meta)?;
+                let lit = expect_str(cx, tokens, DEPRECATED_NOT_A_STRING);
+                set_once(cx, &mut seen, &meta, &mut out.deprecated, lit);
             } else if meta.path.is_ident("crate") {
                 let tokens = take_value(&meta)?;
                 let path = parse_crate_path(cx, tokens);
                 set_once(cx, &mut seen, &meta, &mut out.krate, path);
             } else {
-                cx.syn_error(meta.error(format_args!(
-                    "unknown plugin argument `{}`; expected one of: {PLUGIN_KEYS}",
-                    key_name(&meta)
-                )));
-                // Skip the value, if any, and go on with the next argument.
-                if meta.input.peek(Token![=]) {
-                    take_value(&meta)?;
-                }
+                unknown_key(cx, &meta, "plugin argument", PLUGIN_KEYS)?;
             }
             Ok(())
         });
@@ -174,6 +209,18 @@ impl PluginArgs {
         }
         out
     }
+}
+
+/// Reads `key = true|false`, recording `what` at any other value.
+fn take_bool(cx: &Ctxt, meta: &ParseNestedMeta<'_>, what: &str) -> syn::Result<Option<LitBool>> {
+    let tokens = take_value(meta)?;
+    Ok(match syn::parse2::<LitBool>(tokens.clone()) {
+        Ok(b) => Some(b),
+        Err(_) => {
+            cx.error_spanned_by(tokens, what);
+            None
+        }
+    })
 }
 
 fn parse_crate_path(cx: &Ctxt, tokens: TokenStream) -> Option<syn::Path> {
@@ -206,9 +253,12 @@ pub(crate) struct FieldAttrs {
     pub(crate) description: Option<LitStr>,
     pub(crate) default: Option<DefaultValue>,
     pub(crate) rename: Option<LitStr>,
+    pub(crate) form: Option<FieldForm>,
+    pub(crate) constraints: FieldConstraints,
 }
 
-pub(crate) const FIELD_KEYS: &str = "`title`, `description`, `default`, `rename`";
+pub(crate) const FIELD_KEYS: &str = "`title`, `description`, `default`, `rename`, `form`, `ge`, `gt`, \
+    `le`, `lt`, `multiple_of`, `min_length`, `max_length`, `regex`, `min_items`, `max_items`";
 
 impl FieldAttrs {
     pub(crate) fn parse(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
@@ -234,6 +284,10 @@ impl FieldAttrs {
                         "`rename` must be a string literal, e.g. `rename = \"bizId\"`",
                     );
                     set_once(cx, &mut seen, &meta, &mut out.rename, lit);
+                } else if meta.path.is_ident("form") {
+                    let tokens = take_value(&meta)?;
+                    let form = crate::form::parse(cx, meta.path.span(), tokens);
+                    set_once(cx, &mut seen, &meta, &mut out.form, form);
                 } else if meta.path.is_ident("default") {
                     let value = if meta.input.peek(Token![=]) {
                         DefaultValue::Expr(take_value(&meta)?)
@@ -241,14 +295,20 @@ impl FieldAttrs {
                         DefaultValue::Trait(syn::spanned::Spanned::span(&meta.path))
                     };
                     set_once(cx, &mut seen, &meta, &mut out.default, Some(value));
-                } else {
-                    cx.syn_error(meta.error(format_args!(
-                        "unknown field attribute `{}`; expected one of: {FIELD_KEYS}",
-                        key_name(&meta)
-                    )));
-                    if meta.input.peek(Token![=]) {
-                        take_value(&meta)?;
+                } else if let Some(key) = meta
+                    .path
+                    .get_ident()
+                    .filter(|i| CONSTRAINT_KEYS.iter().any(|k| *i == k))
+                {
+                    let tokens = take_value(&meta)?;
+                    let parsed = constraints::parse(cx, key, tokens);
+                    if seen.first(cx, &meta)
+                        && let Some(c) = parsed
+                    {
+                        out.constraints.0.push(c);
                     }
+                } else {
+                    unknown_key(cx, &meta, "field attribute", FIELD_KEYS)?;
                 }
                 Ok(())
             });
@@ -304,13 +364,7 @@ impl ModelAttrs {
                     let path = parse_crate_path(cx, take_value(&meta)?);
                     set_once(cx, &mut seen, &meta, &mut out.krate, path);
                 } else {
-                    cx.syn_error(meta.error(format_args!(
-                        "unknown model attribute `{}`; expected one of: {MODEL_KEYS}",
-                        key_name(&meta)
-                    )));
-                    if meta.input.peek(Token![=]) {
-                        take_value(&meta)?;
-                    }
+                    unknown_key(cx, &meta, "model attribute", MODEL_KEYS)?;
                 }
                 Ok(())
             });

@@ -11,12 +11,16 @@
 
 mod ast;
 mod attr;
+mod choice;
+mod constraints;
 mod ctxt;
 mod docs;
 mod expand;
 mod fallback;
+mod form;
 mod title;
 mod valid;
+mod version;
 
 use proc_macro::TokenStream;
 
@@ -24,6 +28,12 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn plugin(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::plugin::expand(args.into(), item.into()).into()
+}
+
+/// Derives `bk_plugin_kit::Choice` on an enum of unit variants. See the kit's documentation.
+#[proc_macro_derive(Choice, attributes(choice))]
+pub fn derive_choice(input: TokenStream) -> TokenStream {
+    expand::choice::derive(input.into()).into()
 }
 
 /// Derives `bk_plugin_kit::Inputs`. See the kit's documentation.

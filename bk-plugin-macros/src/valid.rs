@@ -1,62 +1,38 @@
-//! Cross-checks that need the whole item: version syntax, field keys, forms.
+//! Cross-checks that need the whole item: field keys, the form file, timeouts, deprecation.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use syn::LitStr;
 
-use crate::ast::{Model, PluginItem};
+use crate::ast::{Model, PluginItem, Role};
 use crate::ctxt::Ctxt;
 
-/// Longest accepted version: the Python framework's limit (and its `varchar(128)` column).
-const MAX_VERSION_LEN: usize = 128;
+/// Checks a `deprecated = "…"` literal: a message with some text in it, since callers and the
+/// debug page show it as the reason the version is retired.
+pub(crate) fn deprecated(cx: &Ctxt, lit: &LitStr) {
+    if lit.value().trim().is_empty() {
+        cx.error_spanned_by(
+            lit,
+            "`deprecated` needs a message telling callers what to use instead, e.g. `deprecated = \"use 2.0.0: it takes the new task form\"`",
+        );
+    }
+}
 
-/// Checks a `version = "…"` literal: semantic version, no build metadata, ≤ 128 chars.
-pub(crate) fn version(cx: &Ctxt, lit: &LitStr) -> Option<semver::Version> {
-    let text = lit.value();
-    let example = "e.g. `version = \"1.0.0\"` or a pre-release `version = \"1.0.0-rc.1\"`";
-    if text.trim().is_empty() {
-        cx.error_spanned_by(lit, format_args!("plugin version is empty; {example}"));
-        return None;
-    }
-    if text.len() > MAX_VERSION_LEN {
-        cx.error_spanned_by(
-            lit,
-            format_args!(
-                "plugin version is {} characters long; the limit is {MAX_VERSION_LEN}",
-                text.len()
-            ),
-        );
-        return None;
-    }
-    if let Some(rest) = text.strip_prefix(['v', 'V']) {
-        cx.error_spanned_by(
-            lit,
-            format_args!("`{text}` is not a valid plugin version: drop the leading `v` and write `version = \"{rest}\"`"),
-        );
-        return None;
-    }
-    match semver::Version::parse(&text) {
-        Ok(v) if !v.build.is_empty() => {
+/// The longest `timeout`: 10 years, far beyond any real invocation.
+const MAX_TIMEOUT_SECS: u64 = 10 * 365 * 86_400;
+
+/// Checks a `timeout = "…"` literal: one or more `<number><unit>` (units `d`, `h`, `m`,
+/// `s`, each at most once, in that order), in total more than zero; its length in seconds.
+pub(crate) fn timeout(cx: &Ctxt, lit: &LitStr) -> Option<u64> {
+    match parse_duration(&lit.value()) {
+        Ok(secs) => Some(secs),
+        Err(why) => {
             cx.error_spanned_by(
                 lit,
                 format_args!(
-                    "`{text}` carries build metadata `+{}`, which plugin versions must not: callers \
-                     tell versions apart by their text while semver ignores build metadata; \
-                     write `version = \"{}\"`, or a pre-release such as `\"{}-rc.1\"`",
-                    v.build,
-                    semver::Version::new(v.major, v.minor, v.patch),
-                    semver::Version::new(v.major, v.minor, v.patch),
-                ),
-            );
-            None
-        }
-        Ok(v) => Some(v),
-        Err(err) => {
-            cx.error_spanned_by(
-                lit,
-                format_args!(
-                    "`{text}` is not a valid semantic version ({err}); write MAJOR.MINOR.PATCH, {example}"
+                    "`{}` is not a timeout: {why}; write numbers with units `d`, `h`, `m`, `s`, e.g. `timeout = \"7d\"` or `timeout = \"1h30m\"`",
+                    lit.value()
                 ),
             );
             None
@@ -64,22 +40,46 @@ pub(crate) fn version(cx: &Ctxt, lit: &LitStr) -> Option<semver::Version> {
     }
 }
 
-/// The hidden `macro_rules!` name that makes a second plugin with the same version in one
-/// crate a compile error (E0428). Injective over semver text: `.` → `_` in the core part;
-/// the pre-release follows `__` with `.` → `_d` and `-` → `_h`.
-pub(crate) fn version_guard_name(v: &semver::Version) -> String {
-    let mut name = format!("bk_plugin_version_{}_{}_{}", v.major, v.minor, v.patch);
-    if !v.pre.is_empty() {
-        name.push_str("__");
-        for c in v.pre.as_str().chars() {
-            match c {
-                '.' => name.push_str("_d"),
-                '-' => name.push_str("_h"),
-                c => name.push(c),
-            }
-        }
+fn parse_duration(text: &str) -> Result<u64, String> {
+    if text.is_empty() {
+        return Err("it is empty".into());
     }
-    name
+    let units = [('d', 86_400u64), ('h', 3_600), ('m', 60), ('s', 1)];
+    let mut rest = text;
+    let mut next_unit = 0;
+    let mut total: u64 = 0;
+    while !rest.is_empty() {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits == 0 {
+            return Err(format!("`{rest}` does not start with a number"));
+        }
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| "a number is too large".to_owned())?;
+        let unit = rest[digits..]
+            .chars()
+            .next()
+            .ok_or("the last number has no unit")?;
+        let at = units[next_unit..]
+            .iter()
+            .position(|(u, _)| *u == unit)
+            .ok_or_else(|| {
+                format!("`{unit}` is not a unit here (units go d, h, m, s, each once)")
+            })?;
+        next_unit += at + 1;
+        total = n
+            .checked_mul(units[next_unit - 1].1)
+            .and_then(|s| total.checked_add(s))
+            .ok_or("it is too long")?;
+        rest = &rest[digits + unit.len_utf8()..];
+    }
+    if total == 0 {
+        return Err("it is zero".into());
+    }
+    if total > MAX_TIMEOUT_SECS {
+        return Err("it is longer than 10 years".into());
+    }
+    Ok(total)
 }
 
 /// Resolves the version's form: `form = "path"` (must exist) or `forms/{version}/form.js`
@@ -110,10 +110,24 @@ pub(crate) fn form_path(cx: &Ctxt, item: &PluginItem<'_>, version: &str) -> Opti
     }
 }
 
-/// Field keys must be unique after `rename`.
-pub(crate) fn model(cx: &Ctxt, model: &Model<'_>) {
+/// `form` only goes on Inputs fields: the Python framework merges `InputsForm` into
+/// `detail.inputs` alone, and only the inputs are a form in SOPS.
+const FORM_NOT_ON_INPUTS: &str = "goes on fields of `#[derive(Inputs)]` only: the form is what the end user fills in, and the Python framework merges `InputsForm` into `inputs` alone; remove `form` here";
+
+/// Field keys must be unique after `rename`; `form` only on Inputs.
+pub(crate) fn model(cx: &Ctxt, model: &Model<'_>, role: Role) {
     let mut seen: HashMap<&str, &syn::Ident> = HashMap::new();
     for field in &model.fields {
+        crate::constraints::validate(cx, &field.constraints);
+        if let Some(form) = field.form.as_ref().filter(|_| role != Role::Inputs) {
+            cx.syn_error(syn::Error::new(
+                form.span,
+                format_args!(
+                    "`form` {FORM_NOT_ON_INPUTS} (this is `#[derive({})]`)",
+                    role.derive_name()
+                ),
+            ));
+        }
         if let Some(first) = seen.insert(field.key.as_str(), field.member) {
             cx.syn_error(syn::Error::new(
                 field.key_span,
@@ -129,60 +143,17 @@ pub(crate) fn model(cx: &Ctxt, model: &Model<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use syn::parse_quote;
 
-    fn check(text: &str) -> Result<semver::Version, String> {
-        let cx = Ctxt::new();
-        let lit: LitStr = parse_quote!(#text);
-        let v = version(&cx, &lit);
-        match cx.finish() {
-            Ok(()) => Ok(v.expect("ok without version")),
-            Err(e) => Err(e.to_string()),
+    #[test]
+    fn timeouts_parse_in_seconds() {
+        assert_eq!(parse_duration("7d"), Ok(604_800));
+        assert_eq!(parse_duration("1h30m"), Ok(5_400));
+        assert_eq!(parse_duration("90s"), Ok(90));
+        assert_eq!(parse_duration("1d2h3m4s"), Ok(93_784));
+        for bad in [
+            "", "7", "d", "7w", "30m1h", "1h1h", "0s", "1.5h", " 7d", "99999d",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn accepts_semver_and_prerelease() {
-        assert_eq!(check("1.0.0").unwrap().to_string(), "1.0.0");
-        assert_eq!(check("10.20.30-rc.1").unwrap().to_string(), "10.20.30-rc.1");
-    }
-
-    #[test]
-    fn rejects_with_fix() {
-        assert!(check("1.0").unwrap_err().contains("MAJOR.MINOR.PATCH"));
-        assert!(
-            check("v1.0.0")
-                .unwrap_err()
-                .contains("drop the leading `v`")
-        );
-        assert!(
-            check("1.0.0+build.5")
-                .unwrap_err()
-                .contains("build metadata")
-        );
-        assert!(check("").unwrap_err().contains("empty"));
-        let long = format!("1.0.0-{}", "a".repeat(130));
-        assert!(check(&long).unwrap_err().contains("limit is 128"));
-    }
-
-    #[test]
-    fn guard_names_are_distinct() {
-        let names: Vec<String> = [
-            "1.0.0",
-            "1.0.0-rc.1",
-            "1.0.0-rc-1",
-            "1.0.0-rc1",
-            "1.0.1",
-            "10.0.0",
-            "1.00.0",
-        ]
-        .iter()
-        .filter_map(|v| semver::Version::parse(v).ok())
-        .map(|v| version_guard_name(&v))
-        .collect();
-        let unique: std::collections::HashSet<_> = names.iter().collect();
-        assert_eq!(unique.len(), names.len(), "{names:?}");
-        assert_eq!(names[0], "bk_plugin_version_1_0_0");
-        assert_eq!(names[1], "bk_plugin_version_1_0_0__rc_d1");
     }
 }

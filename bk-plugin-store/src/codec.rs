@@ -7,10 +7,11 @@
 
 use std::collections::HashMap;
 
-use bk_plugin_core::State;
+use bk_plugin_core::{Cancellation, State};
 use bk_plugin_engine::Timestamp;
 use bk_plugin_engine::store::{
-    Counts, Notification, QueuedCallback, ScheduleRecord, StoreError, StoreResult,
+    Counts, Notification, PendingNotification, QueuedCallback, ScheduleRecord, StoreError,
+    StoreResult,
 };
 
 /// A JSON value as column text.
@@ -22,6 +23,24 @@ pub(crate) fn to_text(v: &impl serde::Serialize) -> StoreResult<String> {
 pub(crate) fn from_text<T: serde::de::DeserializeOwned>(text: &str, col: &str) -> StoreResult<T> {
     serde_json::from_str(text)
         .map_err(|e| StoreError::with_source(format!("corrupt JSON in column {col}"), e))
+}
+
+/// A cancellation as its column's JSON text: `{"by": .., "reason": ..}`.
+pub(crate) fn cancel_text(c: &Cancellation) -> String {
+    serde_json::json!({"by": c.by, "reason": c.reason}).to_string()
+}
+
+/// A cancellation column. Text that is not the JSON [`cancel_text`] writes (a hand-edited
+/// row) still cancels: by `operator`, the text as the reason.
+pub(crate) fn cancel(text: &str) -> Cancellation {
+    let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    match v.get("by").and_then(|b| b.as_str()) {
+        Some(by) => Cancellation::new(
+            by,
+            v.get("reason").and_then(|r| r.as_str()).map(str::to_owned),
+        ),
+        None => Cancellation::new("operator", Some(text.to_owned())),
+    }
 }
 
 /// A nullable millisecond column.
@@ -51,6 +70,13 @@ pub(crate) fn counts((polling, waiting, notifications): (i64, i64, i64)) -> Coun
         waiting_callback: n(waiting),
         notifications: n(notifications),
     }
+}
+
+/// The rows of `sql::WAITING_VERSIONS`, counts as `u64`.
+pub(crate) fn waiting_versions(rows: Vec<(String, i64)>) -> Vec<(String, u64)> {
+    rows.into_iter()
+        .map(|(version, n)| (version, u64::try_from(n).unwrap_or(0)))
+        .collect()
 }
 
 /// A text column that some dialects return as bytes (MySQL describes `utf8mb4_bin` columns
@@ -88,6 +114,8 @@ pub(crate) struct RecordRow<I, T> {
     created_at: i64,
     finish_at: Option<i64>,
     next_run_at: Option<i64>,
+    cancel: Option<String>,
+    traceparent: String,
 }
 
 impl<I: Into<i64>, T: Text> RecordRow<I, T> {
@@ -112,6 +140,8 @@ impl<I: Into<i64>, T: Text> RecordRow<I, T> {
             r.invoke_count = count(self.invoke_count.into());
             r.err = self.err;
             r.finish_at = ts(self.finish_at);
+            r.cancel = self.cancel.as_deref().map(cancel);
+            r.traceparent = Some(self.traceparent).filter(|t| !t.is_empty());
             Ok(r)
         })();
         Ok(decoded.map_err(|e| (trace_id, e)))
@@ -171,6 +201,37 @@ pub(crate) fn notifications<I: Into<i64>, T: Text>(
         .collect()
 }
 
+/// Notifications read for an inspection, by id.
+pub(crate) fn pending_notifications<I: Into<i64>, T>(
+    rows: Vec<NotificationRow<I, T>>,
+) -> Vec<PendingNotification> {
+    let mut out: Vec<PendingNotification> = rows
+        .into_iter()
+        .map(|r| {
+            let due = Timestamp::from_millis(r.due_at);
+            PendingNotification::new(r.id, r.url, count(r.attempts.into()), due)
+        })
+        .collect();
+    out.sort_by_key(|n| n.id);
+    out
+}
+
+/// An inbox in order.
+pub(crate) fn inbox<T>(rows: Vec<CallbackRow<T>>) -> StoreResult<Vec<QueuedCallback>> {
+    let mut out = rows
+        .into_iter()
+        .map(|r| {
+            Ok(QueuedCallback {
+                seq: r.seq,
+                callback_id: r.callback_id,
+                data: from_text(&r.data, "data")?,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    out.sort_by_key(|c| c.seq);
+    Ok(out)
+}
+
 /// A `bk_plugin_callback` row as read by `sql::oldest_callbacks`.
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct CallbackRow<T> {
@@ -199,6 +260,18 @@ pub(crate) fn callbacks<T: Text>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cancellations_read_back_and_hand_edits_still_cancel() {
+        let c = Cancellation::new("bk_sops (user admin)", Some("revoked".into()));
+        assert_eq!(cancel(&cancel_text(&c)), c);
+        let c = Cancellation::new("operator", None);
+        assert_eq!(cancel(&cancel_text(&c)), c);
+        assert_eq!(
+            cancel("stop it"),
+            Cancellation::new("operator", Some("stop it".into()))
+        );
+    }
 
     #[test]
     fn counts_out_of_range_are_clamped() {

@@ -30,6 +30,12 @@
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod codec;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod held;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod inspection;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod outage;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod settings;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod sql;

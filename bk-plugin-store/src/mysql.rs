@@ -27,13 +27,14 @@ use std::collections::{HashMap, HashSet};
 use bk_plugin_core::{BoxFuture, State};
 use bk_plugin_engine::Timestamp;
 use bk_plugin_engine::store::{
-    Claim, Completion, Counts, Delivery, LeaseRequest, Notification, PushOutcome, ScheduleRecord,
-    Store, StoreError, StoreResult, Transition,
+    Claim, Completion, Counts, Delivery, LeaseRequest, NewNotification, Notification, PushOutcome,
+    ScheduleRecord, Store, StoreError, StoreResult, Transition,
 };
 use serde_json::Value;
 use sqlx::{MySql, MySqlConnection, MySqlPool, QueryBuilder};
 
 use crate::codec::{self, CallbackRow, NotificationRow, RecordRow, Text, ts};
+use crate::held::Held;
 use crate::sql::{self, Param};
 use crate::steps::{self, Step};
 
@@ -60,7 +61,7 @@ pub struct MySqlStore {
 }
 
 fn db_err(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |e| StoreError::with_source(format!("mysql: {what}"), e)
+    move |e| crate::outage::db_error("mysql", what, e)
 }
 
 /// How many times a transaction chosen as a deadlock victim is run again.
@@ -82,7 +83,7 @@ fn is_deadlock(e: &StoreError) -> bool {
 /// row lock outlives the step). `None` when the step must run again: InnoDB chose it as a
 /// deadlock victim and `attempt` is below [`DEADLOCK_RETRIES`].
 async fn end<T>(
-    tx: sqlx::Transaction<'static, MySql>,
+    tx: sqlx::Transaction<'_, MySql>,
     result: StoreResult<(T, bool)>,
     what: &'static str,
     attempt: &mut usize,
@@ -115,13 +116,19 @@ macro_rules! transaction {
     ($store:expr, $what:literal, |$conn:ident| $body:block) => {{
         let mut attempt = 0;
         loop {
-            let mut tx = $store.pool.begin().await.map_err(db_err("begin"))?;
+            // Held: a transaction abandoned at any `.await` closes its connection.
+            let mut held = Held::new($store.pool.acquire().await.map_err(db_err("acquire"))?);
+            let mut tx = sqlx::Acquire::begin(&mut *held)
+                .await
+                .map_err(db_err("begin"))?;
             let result = async {
                 let $conn: &mut MySqlConnection = &mut tx;
                 $body
             }
             .await;
-            if let Some(done) = end(tx, result, $what, &mut attempt).await {
+            let ended = end(tx, result, $what, &mut attempt).await;
+            held.release();
+            if let Some(done) = ended {
                 break done;
             }
         }
@@ -463,6 +470,8 @@ impl Store for MySqlStore {
         })
     }
 
+    crate::inspection::store_operations!(mysql, pool, pool);
+
     fn purge_finished(&self, before: Timestamp) -> BoxFuture<'_, StoreResult<u64>> {
         Box::pin(async move { self.run(&steps::purge(before)).await })
     }
@@ -474,6 +483,16 @@ impl Store for MySqlStore {
                 .await
                 .map_err(db_err("counts"))?;
             Ok(codec::counts(counts))
+        })
+    }
+
+    fn waiting_versions(&self) -> BoxFuture<'_, StoreResult<Vec<(String, u64)>>> {
+        Box::pin(async move {
+            let rows: Vec<(String, i64)> = sqlx::query_as(sql::WAITING_VERSIONS)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err("waiting versions"))?;
+            Ok(codec::waiting_versions(rows))
         })
     }
 

@@ -19,13 +19,14 @@ use std::collections::{HashMap, HashSet};
 use bk_plugin_core::{BoxFuture, State};
 use bk_plugin_engine::Timestamp;
 use bk_plugin_engine::store::{
-    Claim, Completion, Counts, Delivery, LeaseRequest, Notification, PushOutcome, ScheduleRecord,
-    Store, StoreError, StoreResult, Transition,
+    Claim, Completion, Counts, Delivery, LeaseRequest, NewNotification, Notification, PushOutcome,
+    ScheduleRecord, Store, StoreError, StoreResult, Transition,
 };
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool, Postgres};
 
 use crate::codec::{self, CallbackRow, NotificationRow, RecordRow, ts};
+use crate::held::Held;
 use crate::sql;
 use crate::steps::{self, Step};
 
@@ -45,7 +46,7 @@ pub struct PostgresStore {
 }
 
 fn db_err(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |e| StoreError::with_source(format!("postgres: {what}"), e)
+    move |e| crate::outage::db_error("postgres", what, e)
 }
 
 impl PostgresStore {
@@ -59,7 +60,10 @@ impl PostgresStore {
     /// Runs `steps` in a transaction, committed only when the first one (the write fenced by
     /// a lease) changed a row; `false` otherwise.
     async fn run_fenced(&self, steps: Vec<Step>) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(db_err("begin"))?;
+        let mut held = self.held().await?;
+        let mut tx = sqlx::Acquire::begin(&mut *held)
+            .await
+            .map_err(db_err("begin"))?;
         let result = async {
             for (i, step) in steps.into_iter().enumerate() {
                 if run(&mut tx, step).await? != 1 && i == 0 {
@@ -69,7 +73,16 @@ impl PostgresStore {
             Ok((true, true))
         }
         .await;
-        end(tx, result).await
+        let ended = end(tx, result).await;
+        held.release();
+        ended
+    }
+
+    /// A connection for a transaction ([`Held`]: closed if the transaction is abandoned).
+    async fn held(&self) -> StoreResult<Held<Postgres>> {
+        Ok(Held::new(
+            self.pool.acquire().await.map_err(db_err("acquire"))?,
+        ))
     }
 
     /// The claims of `rows` (just leased): unreadable rows failed, callbacks attached.
@@ -114,7 +127,7 @@ async fn run(conn: &mut PgConnection, step: Step) -> StoreResult<u64> {
 /// (Dropping a sqlx transaction only queues the ROLLBACK until the connection's next use, so
 /// its row locks, e.g. `push_callback`'s `FOR SHARE`, would make claims skip the row.)
 async fn end<T>(
-    tx: sqlx::Transaction<'static, Postgres>,
+    tx: sqlx::Transaction<'_, Postgres>,
     result: StoreResult<(T, bool)>,
 ) -> StoreResult<T> {
     match result {
@@ -134,15 +147,15 @@ async fn end<T>(
     }
 }
 
-/// Claims due polls: `$1`–`$3` the lease, `$4` now, `$5` the limit. Each statement is atomic
-/// and its candidates are locked with SKIP LOCKED: rows another replica is claiming are
-/// skipped, rows it claimed meanwhile fail the re-checked lease condition. Due polls come
-/// from the partial index.
+/// Claims due polls, and waits for a callback whose deadline passed (`next_run_at`): `$1`–`$3`
+/// the lease, `$4` now, `$5` the limit. Each statement is atomic and its candidates are locked
+/// with SKIP LOCKED: rows another replica is claiming are skipped, rows it claimed meanwhile
+/// fail the re-checked lease condition. Due rows come from the partial index (migration 0004).
 const CLAIM_POLLS: &str = concat!(
     "UPDATE bk_plugin_schedule SET lease_id = $1, lease_owner = $2, lease_until = $3
      WHERE trace_id IN (
          SELECT trace_id FROM bk_plugin_schedule
-         WHERE finish_at IS NULL AND state = 2 AND next_run_at <= $4
+         WHERE finish_at IS NULL AND next_run_at <= $4 AND state IN (2, 3)
            AND (lease_until IS NULL OR lease_until < $4)
          ORDER BY next_run_at LIMIT $5
          FOR UPDATE SKIP LOCKED)
@@ -183,7 +196,8 @@ const CLAIM_NOTIFICATIONS: &str = concat!(
 const COMPLETE_MANY: &str = "UPDATE bk_plugin_schedule AS s
      SET state = v.state, storage = v.storage, outputs = v.outputs,
          invoke_count = v.invoke_count, err = v.err, finish_at = v.finish_at,
-         next_run_at = v.next_run_at,
+         next_run_at = CASE WHEN s.cancel IS NULL OR v.finish_at IS NOT NULL
+                            THEN v.next_run_at ELSE s.created_at END,
          lease_id = NULL, lease_owner = NULL, lease_until = NULL
      FROM (";
 
@@ -331,7 +345,10 @@ impl Store for PostgresStore {
     ) -> BoxFuture<'a, StoreResult<PushOutcome>> {
         Box::pin(async move {
             let queue = steps::queue_callback(trace_id, callback_id, &data, now)?;
-            let mut tx = self.pool.begin().await.map_err(db_err("begin"))?;
+            let mut held = self.held().await?;
+            let mut tx = sqlx::Acquire::begin(&mut *held)
+                .await
+                .map_err(db_err("begin"))?;
             let result = async {
                 let code: Option<i32> = sqlx::query_scalar(STATE_FOR_SHARE)
                     .bind(trace_id)
@@ -344,7 +361,9 @@ impl Store for PostgresStore {
                 }
             }
             .await;
-            end(tx, result).await
+            let ended = end(tx, result).await;
+            held.release();
+            ended
         })
     }
 
@@ -393,6 +412,8 @@ impl Store for PostgresStore {
         })
     }
 
+    crate::inspection::store_operations!(postgres, pool, pool);
+
     fn purge_finished(&self, before: Timestamp) -> BoxFuture<'_, StoreResult<u64>> {
         Box::pin(async move { self.run(steps::purge(before)).await })
     }
@@ -404,6 +425,16 @@ impl Store for PostgresStore {
                 .await
                 .map_err(db_err("counts"))?;
             Ok(codec::counts(counts))
+        })
+    }
+
+    fn waiting_versions(&self) -> BoxFuture<'_, StoreResult<Vec<(String, u64)>>> {
+        Box::pin(async move {
+            let rows: Vec<(String, i64)> = sqlx::query_as(sql::WAITING_VERSIONS)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err("waiting versions"))?;
+            Ok(codec::waiting_versions(rows))
         })
     }
 

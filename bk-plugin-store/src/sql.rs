@@ -9,6 +9,7 @@
 
 use std::sync::OnceLock;
 
+use bk_plugin_engine::store::ScheduleFilter;
 use sqlx::query::Query;
 use sqlx::query_builder::Separated;
 use sqlx::{Database, Encode, QueryBuilder, Type};
@@ -64,6 +65,8 @@ pub(crate) enum Param {
     MaybeInt(Option<i64>),
     /// Text (ids, JSON).
     Text(String),
+    /// Nullable text.
+    MaybeText(Option<String>),
 }
 
 /// Binds `params` in order.
@@ -75,12 +78,14 @@ where
     i64: Encode<'q, DB> + Type<DB>,
     Option<i64>: Encode<'q, DB> + Type<DB>,
     String: Encode<'q, DB> + Type<DB>,
+    Option<String>: Encode<'q, DB> + Type<DB>,
 {
     for p in params {
         q = match p {
             Param::Int(v) => q.bind(v),
             Param::MaybeInt(v) => q.bind(v),
             Param::Text(v) => q.bind(v),
+            Param::MaybeText(v) => q.bind(v),
         };
     }
     q
@@ -92,11 +97,13 @@ where
     i64: Encode<'args, DB> + Type<DB>,
     Option<i64>: Encode<'args, DB> + Type<DB>,
     String: Encode<'args, DB> + Type<DB>,
+    Option<String>: Encode<'args, DB> + Type<DB>,
 {
     match p {
         Param::Int(v) => list.push_bind(v),
         Param::MaybeInt(v) => list.push_bind(v),
         Param::Text(v) => list.push_bind(v),
+        Param::MaybeText(v) => list.push_bind(v),
     };
 }
 
@@ -106,6 +113,7 @@ where
     i64: Encode<'args, DB> + Type<DB>,
     Option<i64>: Encode<'args, DB> + Type<DB>,
     String: Encode<'args, DB> + Type<DB>,
+    Option<String>: Encode<'args, DB> + Type<DB>,
 {
     b.push_values(rows, |mut tuple, row| {
         for p in row {
@@ -120,6 +128,7 @@ where
     i64: Encode<'args, DB> + Type<DB>,
     Option<i64>: Encode<'args, DB> + Type<DB>,
     String: Encode<'args, DB> + Type<DB>,
+    Option<String>: Encode<'args, DB> + Type<DB>,
 {
     b.push("(");
     let mut list = b.separated(", ");
@@ -129,7 +138,7 @@ where
     b.push(")");
 }
 
-/// Rows per multi-row statement (at most 12 parameters each; SQLite allows 32,766, PostgreSQL
+/// Rows per multi-row statement (at most 14 parameters each; SQLite allows 32,766, PostgreSQL
 /// and MySQL 65,535).
 pub(crate) const MULTI_ROW_CHUNK: usize = 256;
 
@@ -137,7 +146,7 @@ pub(crate) const MULTI_ROW_CHUNK: usize = 256;
 /// `concat!`.
 macro_rules! record_columns {
     () => {
-        "trace_id, plugin_version, state, inputs, context, storage, outputs, invoke_count, err, created_at, finish_at, next_run_at"
+        "trace_id, plugin_version, state, inputs, context, storage, outputs, invoke_count, err, created_at, finish_at, next_run_at, cancel, traceparent"
     };
 }
 
@@ -166,13 +175,31 @@ pub(crate) static GET: Sql = Sql::new(concat!(
 pub(crate) static RENEW: Sql =
     Sql::new("UPDATE bk_plugin_schedule SET lease_until = ? WHERE trace_id = ? AND lease_id = ?");
 
-/// The fenced write of a transition (`steps::complete`), releasing the lease.
+/// The fenced write of a transition (`steps::complete`), releasing the lease. A row with a
+/// cancellation that stays waiting is due at once (`created_at`): the second `finish_at`
+/// decides it.
 pub(crate) static COMPLETE: Sql = Sql::new(
     "UPDATE bk_plugin_schedule
      SET state = ?, storage = ?, outputs = ?, invoke_count = ?, err = ?,
-         finish_at = ?, next_run_at = ?,
+         finish_at = ?,
+         next_run_at = CASE WHEN cancel IS NULL OR ? IS NOT NULL THEN ? ELSE created_at END,
          lease_id = NULL, lease_owner = NULL, lease_until = NULL
      WHERE trace_id = ? AND lease_id = ?",
+);
+
+/// Records a cancellation on a waiting row (the first stands) and makes it due at once:
+/// cancellation JSON, trace id.
+pub(crate) static REQUEST_CANCEL: Sql = Sql::new(
+    "UPDATE bk_plugin_schedule
+     SET cancel = COALESCE(cancel, ?), next_run_at = created_at
+     WHERE trace_id = ? AND finish_at IS NULL AND state IN (2, 3)",
+);
+
+/// Leases one waiting row that nobody else holds: lease id, owner, until, trace id, now.
+pub(crate) static LEASE_ONE: Sql = Sql::new(
+    "UPDATE bk_plugin_schedule SET lease_id = ?, lease_owner = ?, lease_until = ?
+     WHERE trace_id = ? AND finish_at IS NULL AND state IN (2, 3)
+       AND (lease_until IS NULL OR lease_until < ?)",
 );
 
 /// Deletes one inbox entry by its `seq`.
@@ -217,6 +244,64 @@ pub(crate) static RETRY_NOTIFICATION: Sql = Sql::new(
 pub(crate) static PURGE: Sql =
     Sql::new("DELETE FROM bk_plugin_schedule WHERE finish_at IS NOT NULL AND finish_at < ?");
 
+/// Who holds the lease of a trace id, and until when (no row: no lease).
+pub(crate) static LEASE_OF: Sql = Sql::new(
+    "SELECT lease_owner, lease_until FROM bk_plugin_schedule
+     WHERE trace_id = ? AND lease_id IS NOT NULL",
+);
+
+/// The inbox of a trace id, oldest first (`codec::CallbackRow`s).
+pub(crate) static INBOX_OF: Sql = Sql::new(
+    "SELECT seq, trace_id, callback_id, data FROM bk_plugin_callback WHERE trace_id = ? ORDER BY seq",
+);
+
+/// The pending notifications of a trace id (`codec::NotificationRow`s).
+pub(crate) static NOTIFICATIONS_OF: Sql = Sql::new(concat!(
+    "SELECT ",
+    notification_columns!(),
+    " FROM bk_plugin_notification WHERE trace_id = ? ORDER BY id"
+));
+
+/// Starts the pending notifications of a trace id over: due_at, trace id.
+pub(crate) static RESET_NOTIFICATIONS: Sql = Sql::new(
+    "UPDATE bk_plugin_notification SET attempts = 0, due_at = ?, lease_until = NULL
+     WHERE trace_id = ?",
+);
+
+/// The rows `filter` matches, newest first (`codec::RecordRow`s).
+pub(crate) fn list<'args, DB: Database>(filter: &ScheduleFilter) -> QueryBuilder<'args, DB>
+where
+    DB::Arguments<'args>: Default,
+    i64: Encode<'args, DB> + Type<DB>,
+    Option<i64>: Encode<'args, DB> + Type<DB>,
+    String: Encode<'args, DB> + Type<DB>,
+    Option<String>: Encode<'args, DB> + Type<DB>,
+{
+    let mut b = QueryBuilder::new(concat!(
+        "SELECT ",
+        record_columns!(),
+        " FROM bk_plugin_schedule WHERE 1 = 1"
+    ));
+    if !filter.states.is_empty() {
+        b.push(" AND state IN ");
+        let codes = filter
+            .states
+            .iter()
+            .map(|s| Param::Int(i64::from(s.code())));
+        in_list(&mut b, codes.collect());
+    }
+    if let Some(v) = &filter.version {
+        b.push(" AND plugin_version = ").push_bind(v.clone());
+    }
+    if let Some(t) = filter.created_before {
+        b.push(" AND created_at < ").push_bind(t.as_millis());
+    }
+    let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
+    b.push(" ORDER BY created_at DESC, trace_id LIMIT ")
+        .push_bind(limit);
+    b
+}
+
 /// `INSERT` of new schedule rows (`steps::record_params` each; not empty).
 pub(crate) fn insert_schedules<'args, DB: Database>(
     rows: Vec<Vec<Param>>,
@@ -226,6 +311,7 @@ where
     i64: Encode<'args, DB> + Type<DB>,
     Option<i64>: Encode<'args, DB> + Type<DB>,
     String: Encode<'args, DB> + Type<DB>,
+    Option<String>: Encode<'args, DB> + Type<DB>,
 {
     let mut b = QueryBuilder::new(INSERT_SCHEDULES);
     values(&mut b, rows);
@@ -240,6 +326,7 @@ where
     i64: Encode<'args, DB> + Type<DB>,
     Option<i64>: Encode<'args, DB> + Type<DB>,
     String: Encode<'args, DB> + Type<DB>,
+    Option<String>: Encode<'args, DB> + Type<DB>,
 {
     let mut b = QueryBuilder::new(
         "SELECT seq, trace_id, callback_id, data FROM bk_plugin_callback
@@ -251,7 +338,8 @@ where
 }
 
 /// The earliest time a row may become due (a `BIGINT` or NULL): at once (0) when a row in
-/// CALLBACK, not leased, has a queued callback; else the earliest poll, or lease expiry.
+/// CALLBACK, not leased, has a queued callback; else the earliest poll or callback deadline,
+/// or lease expiry.
 pub(crate) const NEXT_DUE: &str = "SELECT CASE
      WHEN EXISTS (
          SELECT 1 FROM bk_plugin_callback c JOIN bk_plugin_schedule s ON s.trace_id = c.trace_id
@@ -259,7 +347,8 @@ pub(crate) const NEXT_DUE: &str = "SELECT CASE
      THEN 0
      ELSE (SELECT MIN(t) FROM (
          SELECT MIN(next_run_at) AS t FROM bk_plugin_schedule
-         WHERE finish_at IS NULL AND state = 2 AND lease_id IS NULL
+         WHERE finish_at IS NULL AND next_run_at IS NOT NULL AND state IN (2, 3)
+           AND lease_id IS NULL
          UNION ALL
          -- A leased row may be due again when its lease expires.
          SELECT MIN(lease_until) + 1 FROM bk_plugin_schedule
@@ -276,6 +365,12 @@ pub(crate) const COUNTS: &str = "SELECT
        (SELECT COUNT(*) FROM bk_plugin_schedule WHERE finish_at IS NULL AND state = 3) AS waiting,
        (SELECT COUNT(*) FROM bk_plugin_notification) AS notifications";
 
+/// The versions unfinished invocations wait on, with how many: columns `plugin_version` and
+/// the count, ordered by version text.
+pub(crate) const WAITING_VERSIONS: &str = "SELECT plugin_version, COUNT(*) FROM bk_plugin_schedule
+     WHERE finish_at IS NULL AND state IN (2, 3)
+     GROUP BY plugin_version ORDER BY plugin_version";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,6 +382,6 @@ mod tests {
             "UPDATE bk_plugin_schedule SET lease_until = $1 WHERE trace_id = $2 AND lease_id = $3"
         );
         assert_eq!(RENEW.qmark().matches('?').count(), 3);
-        assert_eq!(COMPLETE.numbered().matches('$').count(), 9);
+        assert_eq!(COMPLETE.numbered().matches('$').count(), 10);
     }
 }

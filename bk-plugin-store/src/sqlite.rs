@@ -10,14 +10,14 @@ use std::collections::{HashMap, HashSet};
 use bk_plugin_core::BoxFuture;
 use bk_plugin_engine::Timestamp;
 use bk_plugin_engine::store::{
-    Claim, Completion, Counts, Delivery, LeaseRequest, Notification, PushOutcome, ScheduleRecord,
-    Store, StoreError, StoreResult, Transition,
+    Claim, Completion, Counts, Delivery, LeaseRequest, NewNotification, Notification, PushOutcome,
+    ScheduleRecord, Store, StoreError, StoreResult, Transition,
 };
 use serde_json::Value;
-use sqlx::pool::PoolConnection;
 use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 
 use crate::codec::{self, CallbackRow, NotificationRow, RecordRow, ts};
+use crate::held::Held;
 use crate::sql;
 use crate::steps::{self, Step};
 
@@ -36,18 +36,23 @@ pub struct SqliteStore {
 }
 
 fn db_err(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |e| StoreError::with_source(format!("sqlite: {what}"), e)
+    move |e| crate::outage::db_error("sqlite", what, e)
 }
+
+/// The writer connection inside a `BEGIN IMMEDIATE` transaction, until [`end`] (closed if
+/// dropped before, see [`Held`]).
+type Tx = Held<Sqlite>;
 
 impl SqliteStore {
     /// Starts a `BEGIN IMMEDIATE` transaction on the writer connection.
-    async fn begin(&self) -> StoreResult<PoolConnection<Sqlite>> {
-        let mut conn = self.writer.acquire().await.map_err(db_err("acquire"))?;
+    async fn begin(&self) -> StoreResult<Tx> {
+        let conn = self.writer.acquire().await.map_err(db_err("acquire"))?;
+        let mut tx = Held::new(conn);
         sqlx::query("BEGIN IMMEDIATE")
-            .execute(&mut *conn)
+            .execute(&mut **tx)
             .await
             .map_err(db_err("begin"))?;
-        Ok(conn)
+        Ok(tx)
     }
 }
 
@@ -62,17 +67,17 @@ impl SqliteStore {
     /// Runs `steps` in a `BEGIN IMMEDIATE` transaction, committed only when the first one
     /// (the write fenced by a lease) changed a row; `false` otherwise.
     async fn run_fenced(&self, steps: Vec<Step>) -> StoreResult<bool> {
-        let mut conn = self.begin().await?;
+        let mut tx = self.begin().await?;
         let result = async {
             for (i, step) in steps.into_iter().enumerate() {
-                if run(&mut conn, step).await? != 1 && i == 0 {
+                if run(&mut tx, step).await? != 1 && i == 0 {
                     return Ok((false, false));
                 }
             }
             Ok((true, true))
         }
         .await;
-        end(conn, result).await
+        end(tx, result).await
     }
 
     /// The claims of `rows` (just leased): unreadable rows failed, callbacks attached.
@@ -114,38 +119,35 @@ async fn run(conn: &mut SqliteConnection, step: Step) -> StoreResult<u64> {
 }
 
 /// Ends the transaction: COMMIT when `result` is `Ok((_, true))`, else ROLLBACK.
-async fn end<T>(
-    mut conn: PoolConnection<Sqlite>,
-    result: StoreResult<(T, bool)>,
-) -> StoreResult<T> {
+async fn end<T>(mut tx: Tx, result: StoreResult<(T, bool)>) -> StoreResult<T> {
     let sql = match &result {
         Ok((_, true)) => "COMMIT",
         _ => "ROLLBACK",
     };
-    let ended = sqlx::query(sql).execute(&mut *conn).await;
+    let ended = sqlx::query(sql).execute(&mut **tx).await;
     match (result, ended) {
-        (Ok((v, _)), Ok(_)) => Ok(v),
-        (Err(e), Ok(_)) => Err(e),
-        (Err(e), Err(_)) => {
-            conn.detach();
+        (Ok((v, _)), Ok(_)) => {
+            tx.release();
+            Ok(v)
+        }
+        (Err(e), Ok(_)) => {
+            tx.release();
             Err(e)
         }
-        (Ok(_), Err(e)) => {
-            // The connection may be mid-transaction: do not return it to the pool.
-            conn.detach();
-            Err(StoreError::with_source("sqlite: commit", e))
-        }
+        // The connection may be mid-transaction: `tx` closes it instead of pooling it.
+        (Err(e), Err(_)) => Err(e),
+        (Ok(_), Err(e)) => Err(crate::outage::db_error("sqlite", "commit", e)),
     }
 }
 
-/// Claims due polls: `?1`–`?3` the lease, `?4` now, `?5` the limit. Each UPDATE … RETURNING
-/// is atomic by itself: a row is claimed by exactly one statement. Due polls come from the
-/// partial index.
+/// Claims due polls, and waits for a callback whose deadline passed (`next_run_at`): `?1`–`?3`
+/// the lease, `?4` now, `?5` the limit. Each UPDATE … RETURNING is atomic by itself: a row is
+/// claimed by exactly one statement. Due rows come from the partial index (migration 0004).
 const CLAIM_POLLS: &str = concat!(
     "UPDATE bk_plugin_schedule SET lease_id = ?1, lease_owner = ?2, lease_until = ?3
      WHERE trace_id IN (
          SELECT trace_id FROM bk_plugin_schedule
-         WHERE finish_at IS NULL AND state = 2 AND next_run_at <= ?4
+         WHERE finish_at IS NULL AND next_run_at <= ?4 AND state IN (2, 3)
            AND (lease_until IS NULL OR lease_until < ?4)
          ORDER BY next_run_at LIMIT ?5)
      RETURNING ",
@@ -181,7 +183,8 @@ const CLAIM_NOTIFICATIONS: &str = concat!(
 const COMPLETE_MANY: &str = "UPDATE bk_plugin_schedule AS s
      SET state = v.column3, storage = v.column4, outputs = v.column5,
          invoke_count = v.column6, err = v.column7, finish_at = v.column8,
-         next_run_at = v.column9,
+         next_run_at = CASE WHEN s.cancel IS NULL OR v.column8 IS NOT NULL
+                            THEN v.column9 ELSE s.created_at END,
          lease_id = NULL, lease_owner = NULL, lease_until = NULL
      FROM (";
 
@@ -323,22 +326,22 @@ impl Store for SqliteStore {
         Box::pin(async move {
             let queue = steps::queue_callback(trace_id, callback_id, &data, now)?;
             // BEGIN IMMEDIATE holds the write lock: no transition interleaves.
-            let mut conn = self.begin().await?;
+            let mut tx = self.begin().await?;
             let result = async {
                 let code: Option<i64> = sqlx::query_scalar(STATE)
                     .bind(trace_id)
-                    .fetch_optional(&mut *conn)
+                    .fetch_optional(&mut **tx)
                     .await
                     .map_err(db_err("read state"))?;
                 match steps::read_state(code) {
                     Some(bk_plugin_core::State::Callback) => {
-                        Ok(steps::pushed(run(&mut conn, queue).await?))
+                        Ok(steps::pushed(run(&mut tx, queue).await?))
                     }
                     other => Ok((PushOutcome::NotWaiting(other), false)),
                 }
             }
             .await;
-            end(conn, result).await
+            end(tx, result).await
         })
     }
 
@@ -387,6 +390,8 @@ impl Store for SqliteStore {
         })
     }
 
+    crate::inspection::store_operations!(sqlite, readers, writer);
+
     fn purge_finished(&self, before: Timestamp) -> BoxFuture<'_, StoreResult<u64>> {
         Box::pin(async move { self.run(steps::purge(before)).await })
     }
@@ -398,6 +403,16 @@ impl Store for SqliteStore {
                 .await
                 .map_err(db_err("counts"))?;
             Ok(codec::counts(counts))
+        })
+    }
+
+    fn waiting_versions(&self) -> BoxFuture<'_, StoreResult<Vec<(String, u64)>>> {
+        Box::pin(async move {
+            let rows: Vec<(String, i64)> = sqlx::query_as(sql::WAITING_VERSIONS)
+                .fetch_all(&self.readers)
+                .await
+                .map_err(db_err("waiting versions"))?;
+            Ok(codec::waiting_versions(rows))
         })
     }
 

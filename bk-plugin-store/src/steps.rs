@@ -6,15 +6,15 @@
 
 use std::collections::{HashMap, HashSet};
 
-use bk_plugin_core::State;
+use bk_plugin_core::{Cancellation, State};
 use bk_plugin_engine::Timestamp;
 use bk_plugin_engine::store::{
-    Claim, Completion, Delivery, PushOutcome, QueuedCallback, ScheduleRecord, StoreError,
-    StoreResult, Transition,
+    Claim, Completion, Delivery, LeaseRequest, PushOutcome, QueuedCallback, ScheduleRecord,
+    StoreError, StoreResult, Transition,
 };
 use serde_json::Value;
 
-use crate::codec::to_text;
+use crate::codec::{self, to_text};
 use crate::sql::{self, MULTI_ROW_CHUNK, Param, Sql};
 
 /// One statement to run, with its parameters and a name for errors.
@@ -53,7 +53,7 @@ fn count(n: u32) -> Param {
     Param::Int(i64::from(n.min(i32::MAX.unsigned_abs())))
 }
 
-/// The 12 values of a new schedule row, in `sql::INSERT_SCHEDULES` column order.
+/// The 14 values of a new schedule row, in `sql::INSERT_SCHEDULES` column order.
 pub(crate) fn record_params(r: &ScheduleRecord) -> StoreResult<Vec<Param>> {
     Ok(vec![
         text(&r.trace_id),
@@ -68,6 +68,8 @@ pub(crate) fn record_params(r: &ScheduleRecord) -> StoreResult<Vec<Param>> {
         millis(r.created_at),
         maybe_millis(r.finish_at),
         maybe_millis(r.next_run_at),
+        Param::MaybeText(r.cancel.as_ref().map(codec::cancel_text)),
+        text(r.traceparent.as_deref().unwrap_or_default()),
     ])
 }
 
@@ -103,6 +105,7 @@ pub(crate) fn complete(trace_id: &str, lease_id: i64, t: &Transition) -> StoreRe
             Param::Text(to_text(&t.outputs)?),
             count(t.invoke_count),
             text(&t.err),
+            maybe_millis(t.finish_at),
             maybe_millis(t.finish_at),
             maybe_millis(t.next_run_at),
             text(trace_id),
@@ -197,6 +200,32 @@ pub(crate) fn settle(id: i64, delivery: Delivery) -> Step {
             "settle notification",
         ),
     }
+}
+
+/// Records `cancel` on the waiting row of `trace_id` ([`Store::request_cancel`]).
+///
+/// [`Store::request_cancel`]: bk_plugin_engine::store::Store::request_cancel
+pub(crate) fn request_cancel(trace_id: &str, cancel: &Cancellation) -> Step {
+    step(
+        &sql::REQUEST_CANCEL,
+        vec![Param::Text(codec::cancel_text(cancel)), text(trace_id)],
+        "request cancel",
+    )
+}
+
+/// Leases the waiting row of `trace_id` if nobody else holds it (one row changed: leased).
+pub(crate) fn lease_one(trace_id: &str, now: Timestamp, lease: LeaseRequest<'_>) -> Step {
+    step(
+        &sql::LEASE_ONE,
+        vec![
+            Param::Int(lease.id),
+            text(lease.owner),
+            millis(lease.until),
+            text(trace_id),
+            millis(now),
+        ],
+        "lease schedule",
+    )
 }
 
 /// Deletes the rows finished before `before`.

@@ -147,13 +147,30 @@ test('the page is served in dev as self-contained HTML and lists the versions', 
   await page.goto(`${server.base}/`);
   await page.locator('#versions .version').first().waitFor();
   const versions = await page.locator('#versions .version').evaluateAll((bs) => bs.map((b) => b.dataset.version));
-  assert.deepEqual(versions, ['1.1.0', '1.0.0']);
+  // Every served version, the deprecated 0.9.0 too (meta offers only the other three).
+  assert.deepEqual(versions, ['1.3.0', '1.2.0', '1.1.0', '1.0.0', '0.9.0']);
+  const badge = page.getByTestId('deprecated-0.9.0');
+  assert.equal(await badge.textContent(), 'deprecated');
+  assert.match(await badge.getAttribute('title'), /^use 1\.0\.0: /);
+  assert.equal(await page.getByTestId('deprecated-1.0.0').count(), 0);
   assert.equal(await text('#plugin-code'), 'sops-exec');
 });
 
+test('a deprecated version: its detail says so, a released one does not', async () => {
+  await pickVersion('0.9.0');
+  const flag = page.getByTestId('version-deprecated');
+  assert.ok(await flag.isVisible());
+  assert.match(await flag.textContent(), /^deprecated: use 1\.0\.0: /);
+  assert.match(await text('#raw-detail'), /"deprecated": "use 1\.0\.0: /);
+  await pickVersion('1.2.0');
+  assert.ok(!(await flag.isVisible()));
+});
+
 test('compare versions: the diff of 1.0.0 -> 1.1.0 is shown, classified', async () => {
+  // The pickers start at the oldest and the newest version offered (not the deprecated 0.9.0).
   assert.equal(await page.getByTestId('diff-old').inputValue(), '1.0.0');
-  assert.equal(await page.getByTestId('diff-new').inputValue(), '1.1.0');
+  assert.equal(await page.getByTestId('diff-new').inputValue(), '1.3.0');
+  await page.getByTestId('diff-new').selectOption('1.1.0');
   await page.getByTestId('diff-btn').click();
   const out = page.getByTestId('diff-output');
   await out.waitFor();
@@ -271,6 +288,37 @@ test('1.0.0: the state moves POLL -> SUCCESS live (poll interval 5 s)', async ()
   const outputs = JSON.parse(await text('#run-outputs'));
   assert.deepEqual(outputs, { task_id: 42, task_url: 'poll-task' });
   assert.match(await text('#run-finish-at'), /^\d{4}-/);
+});
+
+test('the invocations list shows the stored runs, filtered; a row is tracked on click', async () => {
+  const rows = () => page.locator('#inv-rows tr[data-trace]');
+  const states = () => rows().evaluateAll((rs) => rs.map((r) => r.dataset.state));
+  await page.getByTestId('inv-refresh').click();
+  await page.waitForFunction(() => document.querySelectorAll('#inv-rows tr[data-trace]').length >= 2);
+  // The 1.1.0 run (CALLBACK -> SUCCESS) and the 1.0.0 one (POLL -> SUCCESS), newest first.
+  assert.deepEqual((await states()).slice(0, 2), ['4', '4']);
+  const versions = await rows().evaluateAll((rs) => rs.map((r) => r.children[1].textContent));
+  assert.deepEqual(versions.slice(0, 2), ['1.0.0', '1.1.0']);
+
+  await page.getByTestId('inv-state').selectOption('waiting');
+  await page.waitForFunction(() => document.querySelector('#inv-rows td.muted')?.textContent === 'none');
+  await page.getByTestId('inv-state').selectOption('finished');
+  await page.getByTestId('inv-version').fill('1.1.0');
+  await page.getByTestId('inv-refresh').click();
+  await page.waitForFunction(() => [...document.querySelectorAll('#inv-rows tr[data-trace]')]
+    .every((r) => r.children[1].textContent === '1.1.0'));
+  const trace = await rows().first().getAttribute('data-trace');
+  await rows().first().locator('button').click();
+  await page.waitForFunction((t) => document.getElementById('run-trace-id').textContent === t, trace);
+  await page.locator('#run-state[data-state="4"]').waitFor();
+
+  await page.getByTestId('inv-age').fill('soon');
+  await page.getByTestId('inv-refresh').click();
+  await page.getByTestId('inv-error').waitFor();
+  assert.match(await text('#inv-error'), /older_than: "soon" is not an age/);
+  await page.getByTestId('inv-age').fill('');
+  await page.getByTestId('inv-version').fill('');
+  await page.getByTestId('inv-state').selectOption('');
 });
 
 test('a run that fails inside invoke shows FAIL with the error and the invoke answer', async () => {

@@ -6,7 +6,8 @@ The client below follows bk-sops `plugin_service/plugin_client.py` (URLs built w
 `pipeline_plugins/components/collections/remote_plugin/v1_0_0.py` (detail, context keys picked
 from `context_inputs.properties`, `plugin_callback_info` when `enable_plugin_callback`, invoke,
 schedule). Written for the example server (examples/sops-exec: 1.0.0 POLL then SUCCESS,
-1.1.0 CALLBACK). Standard library only.
+1.1.0 CALLBACK, 0.9.0 deprecated: not in meta, still served to a node pinned to it).
+Standard library only.
 
     sops_caller.py APP_URL [--server-log FILE] [--server-err FILE] [--secret S]...
 
@@ -199,8 +200,10 @@ def scenario_meta(client, state):
     versions = data.get("versions")
     check(isinstance(versions, list) and all(isinstance(v, str) for v in versions), "versions are strings", versions)
     check({"1.0.0", "1.1.0"} <= set(versions), "versions list 1.0.0 and 1.1.0", versions)
-    # SOPS takes versions[-1] as the default version of a new node: the smallest one.
+    # SOPS takes versions[-1] as the default version of a new node: the smallest one. The
+    # deprecated 0.9.0 is older, but it is not offered to new nodes.
     check(versions[-1] == "1.0.0", "versions[-1] is the smallest version", versions)
+    check(DEPRECATED not in versions, "meta does not list the deprecated %s" % DEPRECATED, versions)
     state["versions"] = versions
 
 
@@ -378,6 +381,37 @@ def scenario_invalid_inputs(client, state):
 
 
 NODE_TOKEN = "caller-test-node-token-7f3a"
+DEPRECATED = "0.9.0"
+
+
+def scenario_pinned_to_deprecated(client, state):
+    """A node created before 0.9.0 was deprecated still works: detail, invoke, schedule."""
+    d = client.get_detail(DEPRECATED)
+    check(d.get("result") is True, "detail %s of a deprecated version still answers" % DEPRECATED, d)
+    data = d["data"]
+    check(data.get("version") == DEPRECATED, "detail data.version", data.get("version"))
+    for key in ("inputs", "outputs", "context_inputs"):
+        check_trimmed_schema(data.get(key), "detail %s %s" % (DEPRECATED, key))
+    check(isinstance(data.get("deprecated"), str) and data["deprecated"].startswith("use 1.0.0"),
+          "detail says what to use instead", data.get("deprecated"))
+    context = select_context(data)
+    check(context == {"biz_cc_id": 2}, "selected context", context)
+    inputs = node_inputs(DEPRECATED)
+    ok, invoked = client.invoke(DEPRECATED, {"inputs": inputs, "context": context})
+    check(ok, "invoke %s ok" % DEPRECATED, invoked)
+    check_trace_id(invoked, "invoke")
+    check(invoked["state"] == POLL, "invoke %s answers POLL" % DEPRECATED, invoked)
+    trace_id = invoked["trace_id"]
+    result, deadline = None, time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ok, result = client.get_schedule(trace_id)
+        check(ok, "schedule %s ok" % trace_id, result)
+        if result["state"] != POLL:
+            break
+        time.sleep(0.3)
+    check(result and result["state"] == SUCCESS, "the pinned node reaches SUCCESS", result)
+    check(result["outputs"] == {"task_id": 9}, "outputs of %s" % DEPRECATED, result)
+    print("     %s (deprecated): detail, invoke -> POLL -> SUCCESS" % DEPRECATED)
 
 
 def scenario_no_secret_in_logs(log_paths, secrets):
@@ -431,6 +465,8 @@ def main():
         ("1.1.0 invoke -> CALLBACK -> third-party callback -> finish notification -> schedule",
          lambda: scenario_callback(client, state, notify)),
         ("invoke with invalid inputs: HTTP 200, state 5", lambda: scenario_invalid_inputs(client, state)),
+        ("a node pinned to the deprecated 0.9.0: detail, invoke, schedule until SUCCESS",
+         lambda: scenario_pinned_to_deprecated(client, state)),
     ]
     if args.server_log:
         scenarios.append(("JSON log lines carry the trace_id", lambda: scenario_logs(args.server_log, state)))

@@ -8,6 +8,9 @@ use bk_plugin_kit::prelude::*;
 use bk_plugin_kit::serde_json::{self, Map, Value, json};
 use bk_plugin_tests::support::fixture;
 
+mod parity_dates;
+mod parity_forms;
+
 /// Feature switches.
 ///
 /// Second paragraph of the docstring.
@@ -94,6 +97,53 @@ fn schema_of_every_field_shape_equals_pydantic() {
     assert_eq!(<() as Inputs>::schema(), expected["empty"]);
 }
 
+/// Asserts equal values and equal key order.
+fn same_schema(actual: &Value, expected: &Value) {
+    assert_eq!(actual, expected);
+    assert_eq!(
+        serde_json::to_string(actual).unwrap(),
+        serde_json::to_string(expected).unwrap(),
+        "same key order"
+    );
+}
+
+#[test]
+fn schema_of_choices_equals_pydantic() {
+    let expected = fixture("pydantic/schemas.json");
+    same_schema(
+        &<parity_forms::Choices as Inputs>::schema(),
+        &expected["choices"],
+    );
+    same_schema(
+        &<parity_forms::ChoiceOutputs as Outputs>::schema(),
+        &expected["choice_outputs"],
+    );
+}
+
+#[test]
+fn schema_of_constraints_equals_pydantic() {
+    let expected = fixture("pydantic/schemas.json");
+    same_schema(
+        &<parity_forms::Constrained as Inputs>::schema(),
+        &expected["constraints"],
+    );
+}
+
+#[test]
+fn schema_of_secrets_equals_pydantic() {
+    let expected = fixture("pydantic/schemas.json");
+    same_schema(&<Secrets as Inputs>::schema(), &expected["secrets"]);
+}
+
+#[test]
+fn schema_of_dates_equals_pydantic() {
+    let expected = fixture("pydantic/schemas.json");
+    same_schema(
+        &<parity_dates::Dates as Inputs>::schema(),
+        &expected["dates"],
+    );
+}
+
 macro_rules! grid_model {
     ($name:ident, $ty:ty) => {
         #[derive(Inputs)]
@@ -127,6 +177,22 @@ grid_model!(VDictStrInt, BTreeMap<String, i64>);
 grid_model!(VOptionalInt, Option<i64>);
 grid_model!(VTarget, Target);
 
+#[derive(Inputs)]
+pub struct VSecret {
+    pub v: Secret,
+}
+
+/// The twin of `Secrets` in gen.py.
+#[derive(Inputs)]
+pub struct Secrets {
+    pub token: Secret,
+    #[field(description = "the API token")]
+    pub described: Secret,
+    pub maybe: Option<Secret>,
+    #[field(default)]
+    pub keys: Vec<Secret>,
+}
+
 /// Runs `value` through the model of `type` and returns the value as JSON or the error text.
 fn run(ty: &str, value: Option<&Value>) -> Result<Value, String> {
     match ty {
@@ -151,7 +217,18 @@ fn run(ty: &str, value: Option<&Value>) -> Result<Value, String> {
         "dict_str_int" => VDictStrInt::check(value),
         "optional_int" => VOptionalInt::check(value),
         "target" => VTarget::check(value),
-        other => panic!("unknown type {other} in coercion.json"),
+        // The value held, and what it shows (`str(secret)`, the kit's `to_json`).
+        "secret" => {
+            let input = value.map_or(json!({}), |v| json!({ "v": v }));
+            <VSecret as Inputs>::from_json(&input)
+                .map(|m| json!({"ok": m.v.expose_secret(), "shown": FieldType::to_json(&m.v)}))
+                .map_err(|e| e.to_string())
+        }
+        other => {
+            let input = value.map_or(json!({}), |v| json!({ "v": v }));
+            parity_forms::run(other, &input)
+                .unwrap_or_else(|| panic!("unknown type {other} in coercion.json"))
+        }
     }
 }
 
@@ -163,10 +240,22 @@ fn coercion_grid_equals_pydantic() {
     let mut mismatches = Vec::new();
     for case in cases {
         let ty = case["type"].as_str().unwrap();
+        if parity_dates::TYPES.contains(&ty) {
+            mismatches.extend(parity_dates::mismatches(
+                ty,
+                &case["value"],
+                &case["result"],
+            ));
+            continue;
+        }
         let missing = case.get("missing").is_some();
         let value = (!missing).then_some(&case["value"]);
         let actual = run(ty, value);
         let expected = &case["result"];
+        let actual = match (actual, expected.get("shown")) {
+            (Ok(v), Some(shown)) if v["shown"] == *shown => Ok(v["ok"].clone()),
+            (other, _) => other,
+        };
         let same = match (
             &actual,
             expected.get("ok"),
@@ -243,4 +332,63 @@ fn defaults_are_applied_and_to_json_round_trips() {
     assert!(json.get("unknown").is_none());
     let again = <Full as Inputs>::from_json(&json).unwrap();
     assert_eq!(<Full as Inputs>::to_json(&again), json);
+}
+
+#[test]
+fn choices_validate_and_write_their_values_in_every_position() {
+    use parity_forms::{Action, ChoiceOutputs, Choices, Level, Mode};
+    let input = json!({
+        "action": "stop", "described": "start", "mode": "slow", "port": 443.0,
+        "many": ["start", "stop"], "by_name": [["a", "stop"]], "level": "2",
+        "job": {"action": "start", "level": 1}, "jobs": [{"action": "stop"}],
+    });
+    let c = <Choices as Inputs>::from_json(&input).unwrap();
+    assert_eq!(
+        (c.action, c.level, c.mode),
+        (Action::Stop, Level::High, Mode::Slow)
+    );
+    assert_eq!(c.by_name["a"], Action::Stop);
+    let out = <Choices as Inputs>::to_json(&c);
+    assert_eq!(out["port"], 443);
+    assert_eq!(out["level"], 2);
+    assert_eq!(out["many"], json!(["start", "stop"]));
+    assert_eq!(out["job"], json!({"action": "start", "level": 1}));
+    assert_eq!(
+        <Choices as Inputs>::from_json(&out).map(|c| c.action).ok(),
+        Some(Action::Stop)
+    );
+    let outputs = ChoiceOutputs {
+        result: Action::Start,
+        level: None,
+        mode: Mode::Fast,
+    };
+    assert_eq!(
+        Value::Object(<ChoiceOutputs as Outputs>::to_object(&outputs)),
+        json!({"result": "start", "level": null, "mode": "fast"})
+    );
+    assert_eq!(
+        bk_plugin_kit::Choice::value(&Level::High),
+        bk_plugin_kit::ChoiceValue::Int(2)
+    );
+}
+
+#[test]
+fn constraint_errors_carry_paths_and_pydantic_texts() {
+    let input = json!({
+        "positive": 0, "below": 7, "step": 1.0, "name": "", "code": "A1",
+        "tags": ["toolong", "ok"], "scores": [1, 101], "limits": {"a": 0}, "maybe_list": [1, 2, 3],
+    });
+    let err = <parity_forms::Constrained as Inputs>::from_json(&input).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "8 validation errors for Inputs\n\
+         positive\n  ensure this value is greater than 0 (type=value_error.number.not_gt; limit_value=0)\n\
+         below\n  ensure this value is a multiple of 5 (type=value_error.number.not_multiple; multiple_of=5)\n\
+         name\n  ensure this value has at least 1 characters (type=value_error.any_str.min_length; limit_value=1)\n\
+         code\n  string does not match regex \"^[a-z]+[0-9]*$\" (type=value_error.str.regex; pattern=^[a-z]+[0-9]*$)\n\
+         tags -> 0\n  ensure this value has at most 5 characters (type=value_error.any_str.max_length; limit_value=5)\n\
+         scores -> 1\n  ensure this value is less than or equal to 100 (type=value_error.number.not_le; limit_value=100)\n\
+         limits -> a\n  ensure this value is greater than 0 (type=value_error.number.not_gt; limit_value=0)\n\
+         maybe_list\n  ensure this value has at most 2 items (type=value_error.list.max_items; limit_value=2)"
+    );
 }

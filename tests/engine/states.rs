@@ -662,6 +662,9 @@ fn an_unknown_version_is_an_error_and_stores_nothing() {
             .invoke_with_id(trace.clone(), "0.0.404", json!({}), json!({}))
             .await
             .unwrap_err();
+        let bk_plugin_kit::engine::InvokeError::UnknownVersion(err) = err else {
+            panic!("{err:?}");
+        };
         assert_eq!(err.requested, "0.0.404");
         assert!(err.available.iter().any(|v| v == SCRIPTED), "{err}");
         assert_no_row(&rig, &trace).await;

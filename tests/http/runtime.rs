@@ -375,7 +375,7 @@ async fn sub_path_metrics_openapi_and_dev_logs() {
         "{metrics}"
     );
 
-    // OpenAPI: every version's invoke path, every $ref resolvable.
+    // OpenAPI: every version's invoke path, the dev routes, every $ref resolvable.
     let (status, doc) = call("GET", &format!("{base}/openapi.json"), None, None, &[]).await;
     assert_eq!(status, 200);
     let doc: Value = bk_plugin_kit::serde_json::from_str(&doc).unwrap();
@@ -384,6 +384,13 @@ async fn sub_path_metrics_openapi_and_dev_logs() {
             doc["paths"][format!("/bk_plugin/invoke/{v}")]["post"].is_object(),
             "{v}"
         );
+    }
+    for dev in [
+        "/bk_plugin/logs/{trace_id}",
+        "/bk_plugin/diff/{old}/{new}",
+        "/",
+    ] {
+        assert!(doc["paths"][dev]["get"].is_object(), "{dev}");
     }
     fn refs(v: &Value, out: &mut Vec<String>) {
         match v {
@@ -401,14 +408,71 @@ async fn sub_path_metrics_openapi_and_dev_logs() {
     refs(&doc, &mut all);
     assert!(all.len() >= 9, "{all:?}");
     for r in all {
-        let name = r
-            .strip_prefix("#/components/schemas/")
+        let (kind, name) = r
+            .strip_prefix("#/components/")
+            .and_then(|r| r.split_once('/'))
             .unwrap_or_else(|| panic!("{r}"));
-        assert!(
-            doc["components"]["schemas"][name].is_object(),
-            "dangling {r}"
-        );
+        assert!(doc["components"][kind][name].is_object(), "dangling {r}");
     }
+}
+
+/// The document says what is sent: `null` where `null` is sent, every error status of each
+/// route, the parameters' formats; a production server's has no dev route.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_describes_every_answer() {
+    let keys = keys();
+    let base = start(prod(&keys)).await;
+    let (status, doc) = call("GET", &format!("{base}/schema/"), None, None, &[]).await;
+    assert_eq!(status, 200);
+    let doc: Value = bk_plugin_kit::serde_json::from_str(&doc).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let paths = &doc["paths"];
+    let statuses = |path: &str, method: &str| -> Vec<String> {
+        let responses = paths[path][method]["responses"].as_object().unwrap();
+        responses.keys().cloned().collect()
+    };
+
+    // invoke: state 5 has `outputs: null`, the others `err: null`; every error status.
+    let null = json!({"nullable": true, "enum": [null]});
+    assert_eq!(schemas["InvokeFailed"]["properties"]["outputs"], null);
+    assert_eq!(schemas["InvokeRan"]["properties"]["err"], null);
+    assert_eq!(
+        statuses("/bk_plugin/invoke/1.0.0", "post"),
+        ["200", "400", "403", "408", "413", "415", "503"]
+    );
+    let forbidden = &paths["/bk_plugin/invoke/1.0.0"]["post"]["responses"]["403"]["content"];
+    assert!(forbidden["text/html"].is_object() && forbidden["application/json"].is_object());
+
+    // schedule: `data: null` when there is no row.
+    assert_eq!(schemas["TracedFailure"]["properties"]["data"], null);
+    assert_eq!(
+        paths["/bk_plugin/schedule/{trace_id}"]["get"]["responses"]["200"]["content"]["application/json"]
+            ["schema"]["oneOf"],
+        json!([
+            {"$ref": "#/components/schemas/ScheduleFound"},
+            {"$ref": "#/components/schemas/TracedFailure"}
+        ])
+    );
+    assert_eq!(schemas["TraceId"]["pattern"], "^[0-9a-f]{32}$");
+
+    // callback, dispatch and schedule also answer 503 when the store is unreachable.
+    for (path, method) in [
+        ("/bk_plugin/callback/{token}/", "post"),
+        ("/bk_plugin/plugin_api_dispatch/", "post"),
+        ("/bk_plugin/schedule/{trace_id}", "get"),
+    ] {
+        assert!(statuses(path, method).contains(&"503".to_owned()), "{path}");
+    }
+
+    // detail takes a served version; dev routes only on a dev server.
+    let versions: Vec<Value> = ["3.0.0", "2.0.0", "1.1.0", "1.0.0"]
+        .into_iter()
+        .map(Value::from)
+        .collect();
+    let version = &paths["/bk_plugin/detail/{version}"]["get"]["parameters"][0]["schema"];
+    assert_eq!(version["enum"], Value::from(versions));
+    assert!(paths["/bk_plugin/logs/{trace_id}"].is_null());
+    assert!(paths["/"].is_null());
 }
 
 /// Sleeps, so a request is in flight when the server is asked to stop; `SLOW_STARTED` is

@@ -45,16 +45,35 @@ pub fn jwt(keys: &Keys, app: &str, user: &str, exp: u64) -> String {
 
 /// [`jwt`], valid from `nbf` (seconds since the epoch).
 pub fn jwt_from(keys: &Keys, app: &str, user: &str, exp: u64, nbf: u64) -> String {
-    let claims = json!({
-        "iss": "APIGW", "exp": exp, "nbf": nbf,
-        "app": {"bk_app_code": app, "verified": true},
-        "user": {"username": user, "verified": true},
-    });
+    sign(
+        keys,
+        &json!({
+            "iss": "APIGW", "exp": exp, "nbf": nbf,
+            "app": {"bk_app_code": app, "verified": true},
+            "user": {"username": user, "verified": true},
+        }),
+    )
+}
+
+/// A gateway JWT for app `bk_sops` and user `admin`, valid for an hour, with the app and the
+/// user verified or not: what the gateway signs for a resource that does not require them.
+pub fn jwt_verifying(keys: &Keys, app_verified: bool, user_verified: bool) -> String {
+    sign(
+        keys,
+        &json!({
+            "iss": "APIGW", "exp": now() + 3600, "nbf": now() - 10,
+            "app": {"bk_app_code": "bk_sops", "verified": app_verified},
+            "user": {"username": "admin", "verified": user_verified},
+        }),
+    )
+}
+
+fn sign(keys: &Keys, claims: &bk_plugin_kit::serde_json::Value) -> String {
     let mut header = Header::new(Algorithm::RS512);
     header.kid = Some("my-plugin".into());
     jsonwebtoken::encode(
         &header,
-        &claims,
+        claims,
         &EncodingKey::from_rsa_pem(keys.private_pem.as_bytes()).unwrap(),
     )
     .unwrap()

@@ -6,6 +6,7 @@
 pub mod gateway;
 pub mod jwt;
 pub mod peer;
+pub mod receiver;
 pub mod rig;
 pub mod server;
 pub mod stores;

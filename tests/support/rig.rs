@@ -7,15 +7,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bk_plugin_engine::store::{
-    Claim, Completion, Counts, Delivery, LeaseRequest, Notification, PushOutcome, ScheduleRecord,
-    Store, StoreResult, Transition,
+    Claim, Completion, Counts, Delivery, Inspection, LeaseRequest, NewNotification, Notification,
+    PushOutcome, ScheduleFilter, ScheduleRecord, Store, StoreResult, Transition,
 };
 use bk_plugin_engine::{
     CallbackKey, CallbackSigner, Clock, Engine, EngineConfig, FinishNotifier, ManualClock,
     Timestamp,
 };
 use bk_plugin_kit::serde_json::Value;
-use bk_plugin_kit::{BoxFuture, State, registry};
+use bk_plugin_kit::{BoxFuture, Cancellation, State, registry};
 
 /// 2024-01-01T00:00:00Z: where the virtual clock of a [`Rig`] starts.
 pub const EPOCH: Timestamp = Timestamp::from_millis(1_704_067_200_000);
@@ -229,6 +229,25 @@ impl Store for SpyStore {
         })
     }
 
+    fn request_cancel<'a>(
+        &'a self,
+        trace_id: &'a str,
+        cancel: &'a Cancellation,
+    ) -> BoxFuture<'a, StoreResult<Option<ScheduleRecord>>> {
+        self.count("request_cancel");
+        self.inner.request_cancel(trace_id, cancel)
+    }
+
+    fn lease_one<'a>(
+        &'a self,
+        trace_id: &'a str,
+        now: Timestamp,
+        lease: LeaseRequest<'a>,
+    ) -> BoxFuture<'a, StoreResult<Option<ScheduleRecord>>> {
+        self.count("lease_one");
+        self.inner.lease_one(trace_id, now, lease)
+    }
+
     fn next_due(&self) -> BoxFuture<'_, StoreResult<Option<Timestamp>>> {
         self.count("next_due");
         self.inner.next_due()
@@ -254,6 +273,28 @@ impl Store for SpyStore {
         self.inner.next_notification()
     }
 
+    fn list<'a>(
+        &'a self,
+        filter: &'a ScheduleFilter,
+    ) -> BoxFuture<'a, StoreResult<Vec<ScheduleRecord>>> {
+        self.count("list");
+        self.inner.list(filter)
+    }
+
+    fn inspect<'a>(&'a self, trace_id: &'a str) -> BoxFuture<'a, StoreResult<Option<Inspection>>> {
+        self.count("inspect");
+        self.inner.inspect(trace_id)
+    }
+
+    fn renotify<'a>(
+        &'a self,
+        trace_id: &'a str,
+        notification: NewNotification,
+    ) -> BoxFuture<'a, StoreResult<bool>> {
+        self.count("renotify");
+        self.inner.renotify(trace_id, notification)
+    }
+
     fn purge_finished(&self, before: Timestamp) -> BoxFuture<'_, StoreResult<u64>> {
         self.count("purge_finished");
         self.inner.purge_finished(before)
@@ -262,6 +303,11 @@ impl Store for SpyStore {
     fn counts(&self) -> BoxFuture<'_, StoreResult<Counts>> {
         self.count("counts");
         self.inner.counts()
+    }
+
+    fn waiting_versions(&self) -> BoxFuture<'_, StoreResult<Vec<(String, u64)>>> {
+        self.count("waiting_versions");
+        self.inner.waiting_versions()
     }
 
     fn get_setting<'a>(&'a self, name: &'a str) -> BoxFuture<'a, StoreResult<Option<String>>> {

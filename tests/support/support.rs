@@ -42,3 +42,13 @@ pub fn temp_dir(prefix: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
+
+/// A multi-threaded tokio runtime with two workers (this CI machine's cores), for tests that
+/// serve and call over real sockets at once.
+pub fn two_worker_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}

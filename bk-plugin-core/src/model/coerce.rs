@@ -3,8 +3,10 @@
 //! The rules, and the few deliberate differences, are documented in `docs/coercion.md`.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 use super::py_repr::py_float_repr;
 
@@ -110,7 +112,8 @@ pub(crate) fn float(value: &Value) -> Option<f64> {
     }
 }
 
-fn float_from_str(s: &str) -> Option<f64> {
+/// Python's `float(str)`.
+pub(crate) fn float_from_str(s: &str) -> Option<f64> {
     let s = s.trim();
     let cleaned: Cow<'_, str> = if s.contains('_') {
         let bytes = s.as_bytes();
@@ -171,42 +174,173 @@ pub(crate) fn boolean(value: &Value) -> Option<bool> {
     }
 }
 
-/// `dict_validator`: objects as is; otherwise what Python's `dict(v)` accepts from JSON: a list
-/// of 2-item pairs (2-element lists or 2-character strings), `[]` and `""`.
-pub(crate) fn dict_like(value: &Value) -> Option<Cow<'_, Map<String, Value>>> {
+/// A key of a dict that Python's `dict()` built from a list of pairs: a `str`, `None`, or a
+/// number (an int, float or bool; `1`, `1.0` and `True` are one key, as in Python).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum PyKey {
+    /// A `str`.
+    Str(String),
+    /// `None`.
+    None,
+    /// An int, float or bool: the text `str()` gives for it.
+    Number(String),
+}
+
+impl PyKey {
+    /// The key as Python's `str()` prints it (`True`, `None`, `1.5`).
+    pub(crate) fn text(&self) -> &str {
+        match self {
+            PyKey::Str(s) | PyKey::Number(s) => s,
+            PyKey::None => "None",
+        }
+    }
+}
+
+/// What Python's hash and `==` see in a key: numbers by value (`1 == 1.0 == True`).
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum KeyIdentity {
+    Str(String),
+    None,
+    Int(i128),
+    Float(u64),
+}
+
+/// What `dict(v)` gives for a JSON value: an object as is, or the entries of a pairs list.
+#[derive(Debug)]
+pub(crate) enum DictLike<'a> {
+    /// A JSON object: every key a `str`.
+    Object(&'a Map<String, Value>),
+    /// From pairs (or `""`): keys in first-seen order, each with its last value.
+    Pairs(Vec<(PyKey, Cow<'a, Value>)>),
+}
+
+impl<'a> DictLike<'a> {
+    /// A Python `dict` field's value: keys written as `str()` prints them.
+    pub(crate) fn into_map(self) -> Map<String, Value> {
+        match self {
+            DictLike::Object(map) => map.clone(),
+            DictLike::Pairs(entries) => entries
+                .into_iter()
+                .map(|(k, v)| (k.text().to_owned(), v.into_owned()))
+                .collect(),
+        }
+    }
+
+    /// The entries for `Dict[str, T]`: the key as `str`, or `None` for a Python `None` key
+    /// (which `str` refuses).
+    pub(crate) fn entries(&self) -> Vec<(Option<&str>, &Value)> {
+        match self {
+            DictLike::Object(map) => map.iter().map(|(k, v)| (Some(k.as_str()), v)).collect(),
+            DictLike::Pairs(entries) => entries
+                .iter()
+                .map(|(k, v)| ((*k != PyKey::None).then(|| k.text()), v.as_ref()))
+                .collect(),
+        }
+    }
+
+    /// The keyword arguments of a nested model's `cls(**d)`: `None` if a key is not a `str`
+    /// (Python: `keywords must be strings`).
+    pub(crate) fn keywords(self) -> Option<Cow<'a, Map<String, Value>>> {
+        match self {
+            DictLike::Object(map) => Some(Cow::Borrowed(map)),
+            DictLike::Pairs(entries) => entries
+                .into_iter()
+                .map(|(k, v)| match k {
+                    PyKey::Str(k) => Some((k, v.into_owned())),
+                    _ => None,
+                })
+                .collect::<Option<Map<_, _>>>()
+                .map(Cow::Owned),
+        }
+    }
+}
+
+/// `dict_validator`: objects as is; otherwise what Python's `dict(v)` accepts from JSON: `""`,
+/// and a list whose every item is a 2-item iterable (see [`pair`]).
+pub(crate) fn dict_like(value: &Value) -> Option<DictLike<'_>> {
     match value {
-        Value::Object(map) => Some(Cow::Borrowed(map)),
-        Value::String(s) if s.is_empty() => Some(Cow::Owned(Map::new())),
-        Value::Array(items) => {
-            let mut map = Map::with_capacity(items.len());
-            for item in items {
-                let (k, v) = match item {
-                    Value::Array(pair) if pair.len() == 2 => (dict_key(&pair[0])?, pair[1].clone()),
-                    Value::String(s) => {
-                        let mut chars = s.chars();
-                        match (chars.next(), chars.next(), chars.next()) {
-                            (Some(a), Some(b), None) => {
-                                (a.to_string(), Value::String(b.to_string()))
-                            }
-                            _ => return None,
-                        }
-                    }
-                    _ => return None,
-                };
-                map.insert(k, v);
+        Value::Object(map) => Some(DictLike::Object(map)),
+        Value::String(s) if s.is_empty() => Some(DictLike::Pairs(Vec::new())),
+        Value::Array(items) => pairs(items).map(DictLike::Pairs),
+        _ => None,
+    }
+}
+
+/// `dict(items)`: a repeated key (by Python equality) keeps its first place and takes the
+/// last value.
+fn pairs(items: &[Value]) -> Option<Vec<(PyKey, Cow<'_, Value>)>> {
+    let mut entries: Vec<(PyKey, Cow<'_, Value>)> = Vec::with_capacity(items.len());
+    let mut seen: HashMap<KeyIdentity, usize> = HashMap::with_capacity(items.len());
+    for item in items {
+        let (key, value, identity) = pair(item)?;
+        match seen.entry(identity) {
+            Entry::Occupied(at) => entries[*at.get()].1 = value,
+            Entry::Vacant(slot) => {
+                slot.insert(entries.len());
+                entries.push((key, value));
             }
-            Some(Cow::Owned(map))
+        }
+    }
+    Some(entries)
+}
+
+/// One item of a pairs list, as Python iterates it: a 2-element array (its key must be
+/// hashable: no array or object), a 2-character string (`"ab"` → `a`, `b`), or an object
+/// with exactly two keys (iterating a dict gives its keys: `{"a": 1, "b": 2}` → `a`, `b`).
+fn pair(item: &Value) -> Option<(PyKey, Cow<'_, Value>, KeyIdentity)> {
+    match item {
+        Value::Array(pair) if pair.len() == 2 => {
+            let (key, identity) = py_key(&pair[0])?;
+            Some((key, Cow::Borrowed(&pair[1]), identity))
+        }
+        Value::String(s) => {
+            let mut chars = s.chars();
+            match (chars.next(), chars.next(), chars.next()) {
+                (Some(a), Some(b), None) => Some(str_pair(a.to_string(), b.to_string())),
+                _ => None,
+            }
+        }
+        Value::Object(map) if map.len() == 2 => {
+            let mut keys = map.keys();
+            let (a, b) = (keys.next()?, keys.next()?);
+            Some(str_pair(a.clone(), b.clone()))
         }
         _ => None,
     }
 }
 
-/// A pair's key as the text Python would show for it; lists and dicts are unhashable.
-fn dict_key(key: &Value) -> Option<String> {
+fn str_pair<'a>(key: String, value: String) -> (PyKey, Cow<'a, Value>, KeyIdentity) {
+    let identity = KeyIdentity::Str(key.clone());
+    (PyKey::Str(key), Cow::Owned(Value::String(value)), identity)
+}
+
+/// A pair's key as Python holds it; arrays and objects (lists, dicts) are unhashable.
+fn py_key(key: &Value) -> Option<(PyKey, KeyIdentity)> {
     match key {
         Value::Array(_) | Value::Object(_) => None,
-        Value::Null => Some("None".to_owned()),
-        other => string(other),
+        Value::Null => Some((PyKey::None, KeyIdentity::None)),
+        Value::String(s) => Some((PyKey::Str(s.clone()), KeyIdentity::Str(s.clone()))),
+        Value::Bool(b) => Some((
+            PyKey::Number(string(key)?),
+            KeyIdentity::Int(i128::from(*b)),
+        )),
+        Value::Number(n) => Some((PyKey::Number(string(key)?), number_identity(n))),
+    }
+}
+
+/// Python's `==` between ints and floats: an integral float is the int it equals.
+fn number_identity(n: &Number) -> KeyIdentity {
+    if let Some(i) = n.as_i64() {
+        return KeyIdentity::Int(i128::from(i));
+    }
+    if let Some(u) = n.as_u64() {
+        return KeyIdentity::Int(i128::from(u));
+    }
+    let f = n.as_f64().unwrap_or(f64::NAN);
+    if f.fract() == 0.0 && f.abs() < 1.0e38 {
+        KeyIdentity::Int(f as i128)
+    } else {
+        KeyIdentity::Float(f.to_bits())
     }
 }
 
@@ -308,27 +442,90 @@ mod tests {
         }
     }
 
+    fn as_map(v: Value) -> Option<Value> {
+        dict_like(&v).map(|d| Value::Object(d.into_map()))
+    }
+
     #[test]
     fn dicts_like_python_dict() {
+        assert_eq!(as_map(json!([["a", 1]])), Some(json!({"a": 1})));
         assert_eq!(
-            dict_like(&json!([["a", 1]])).unwrap().into_owned(),
-            json!({"a": 1}).as_object().unwrap().clone()
+            as_map(json!(["ab", "cd"])),
+            Some(json!({"a": "b", "c": "d"}))
         );
+        // Iterating a dict gives its keys: a two-key object is a pair of its keys.
         assert_eq!(
-            Value::Object(dict_like(&json!(["ab", "cd"])).unwrap().into_owned()),
-            json!({"a": "b", "c": "d"})
+            as_map(json!([{"a": 1, "b": 2}, ["c", 3]])),
+            Some(json!({"a": "b", "c": 3}))
         );
-        assert!(dict_like(&json!([])).unwrap().is_empty());
-        assert!(dict_like(&json!("")).unwrap().is_empty());
+        assert_eq!(as_map(json!([])), Some(json!({})));
+        assert_eq!(as_map(json!("")), Some(json!({})));
         for bad in [
             json!("abc"),
+            json!("ab"),
             json!(1),
             json!(true),
             json!([1, "2"]),
             json!([["a"]]),
+            json!([["a", 1, 2]]),
             json!([[["k"], 1]]),
+            json!([[{"k": 1}, 1]]),
+            json!([{"a": 1}]),
+            json!([{}]),
+            json!([{"a": 1, "b": 2, "c": 3}]),
+            json!([null]),
         ] {
             assert!(dict_like(&bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pair_keys_are_python_keys() {
+        // 1, 1.0 and True are one key: the first spelling stays, the last value wins.
+        assert_eq!(
+            as_map(json!([[1, "a"], [true, "b"], [1.0, "c"], ["1", "d"]])),
+            Some(json!({"1": "d"}))
+        );
+        assert_eq!(
+            as_map(json!([[0, 1], [false, 2], [-0.0, 3], [null, 4], [1.5, 5]])),
+            Some(json!({"0": 3, "None": 4, "1.5": 5}))
+        );
+        assert_eq!(
+            as_map(json!([[true, 1], [1e16, 2]])),
+            Some(json!({"True": 1, "1e+16": 2}))
+        );
+        let entries = |v: Value| -> Vec<Option<String>> {
+            let dict = dict_like(&v).unwrap();
+            dict.entries()
+                .into_iter()
+                .map(|(k, _)| k.map(str::to_owned))
+                .collect()
+        };
+        assert_eq!(
+            entries(json!([[null, 1], ["a", 2], [2, 3]])),
+            [None, Some("a".to_owned()), Some("2".to_owned())]
+        );
+    }
+
+    #[test]
+    fn model_keywords_must_be_strings() {
+        let keywords = |v: Value| dict_like(&v).unwrap().keywords().map(Cow::into_owned);
+        assert_eq!(
+            keywords(json!([["host", "h"], {"port": 1, "p": 2}])),
+            Some(
+                json!({"host": "h", "port": "p"})
+                    .as_object()
+                    .unwrap()
+                    .clone()
+            )
+        );
+        assert_eq!(keywords(json!({"a": 1})).unwrap().len(), 1);
+        for bad in [
+            json!([[1, "x"]]),
+            json!([[null, "x"]]),
+            json!([["a", 1], [true, 2]]),
+        ] {
+            assert_eq!(keywords(bad.clone()), None, "{bad}");
         }
     }
 }

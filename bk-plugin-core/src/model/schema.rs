@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
+use super::constraints::{Constraints, PyKind};
 use super::{FieldType, Model};
 
 /// The definitions (`#/definitions/...`) collected while building one root schema.
@@ -27,14 +28,12 @@ impl Definitions {
     /// Adds `M`'s definition if needed and returns `{"$ref": "#/definitions/<name>"}`.
     /// Recursive models are handled: a model being built is referenced, not rebuilt.
     pub fn reference<M: Model>(&mut self) -> Map<String, Value> {
-        let id = TypeId::of::<M>();
-        let name = self.name_for::<M>(id);
-        if !self.defs.contains_key(&name) && self.in_progress.insert(id) {
-            let mut schema = ModelSchema::new(self);
+        self.define(TypeId::of::<M>(), M::NAME, M::MODULE_PATH, |defs| {
+            let mut schema = ModelSchema::new(defs);
             M::describe(&mut schema);
             let (properties, required) = schema.into_parts();
             let mut def = Map::new();
-            def.insert("title".into(), Value::String(name.clone()));
+            def.insert("title".into(), Value::String(M::NAME.to_owned()));
             if let Some(d) = M::DESCRIPTION {
                 def.insert("description".into(), Value::String(d.to_owned()));
             }
@@ -42,6 +41,26 @@ impl Definitions {
             def.insert("properties".into(), Value::Object(properties));
             if !required.is_empty() {
                 def.insert("required".into(), Value::Array(required));
+            }
+            def
+        })
+    }
+
+    /// Adds the definition of type `id` (built by `build`, unless already there or being built)
+    /// under `name`, or under its long name when another type took `name`; returns the `$ref`.
+    pub(crate) fn define(
+        &mut self,
+        id: TypeId,
+        name: &str,
+        module_path: &str,
+        build: impl FnOnce(&mut Definitions) -> Map<String, Value>,
+    ) -> Map<String, Value> {
+        let name = self.name_for(id, name, module_path);
+        if !self.defs.contains_key(&name) && self.in_progress.insert(id) {
+            let mut def = build(self);
+            // The title is the name the definition is stored under (long on a clash).
+            if let Some(title) = def.get_mut("title") {
+                *title = Value::String(name.clone());
             }
             self.in_progress.remove(&id);
             self.defs.insert(name.clone(), Value::Object(def));
@@ -54,15 +73,24 @@ impl Definitions {
         out
     }
 
-    fn name_for<M: Model>(&mut self, id: TypeId) -> String {
-        match self.names.get(M::NAME) {
+    fn name_for(&mut self, id: TypeId, name: &str, module_path: &str) -> String {
+        match self.names.get(name) {
             None => {
-                self.names.insert(M::NAME.to_owned(), id);
-                M::NAME.to_owned()
+                self.names.insert(name.to_owned(), id);
+                name.to_owned()
             }
-            Some(existing) if *existing == id => M::NAME.to_owned(),
-            Some(_) => format!("{}__{}", M::MODULE_PATH.replace("::", "__"), M::NAME),
+            Some(existing) if *existing == id => name.to_owned(),
+            Some(_) => format!("{}__{}", module_path.replace("::", "__"), name),
         }
+    }
+
+    /// Adds a definition another schema generator named (`Serde<T>`'s nested types), unless
+    /// one of that name exists.
+    #[cfg(feature = "schemars")]
+    pub(crate) fn add_foreign(&mut self, name: &str, def: Map<String, Value>) {
+        self.defs
+            .entry(name.to_owned())
+            .or_insert(Value::Object(def));
     }
 
     /// The collected definitions.
@@ -106,12 +134,23 @@ impl<'a> ModelSchema<'a> {
     /// `title`, `description`, `default`, then the type's keys; a model-typed field is a bare
     /// `$ref` unless a title, description or default forces `{title, .., allOf: [$ref]}`.
     pub fn field<T: FieldType>(&mut self, doc: FieldDoc, default: Option<fn() -> T>) {
-        self.field_with(&FieldOps::<T>::NEW, doc, default);
+        self.field_with(&FieldOps::<T>::NEW, doc, default, &Constraints::NONE);
     }
 
-    /// [`field`](ModelSchema::field) through a [`FieldOps`] table (what generated code uses).
-    pub fn field_with<T>(&mut self, ops: &FieldOps<T>, doc: FieldDoc, default: Option<fn() -> T>) {
-        let type_schema = (ops.schema)(self.defs);
+    /// [`field`](ModelSchema::field) through a [`FieldOps`] table, with the field's
+    /// constraints (what generated code uses).
+    ///
+    /// The constraint keys pydantic's `get_field_schema_validations` writes come after the
+    /// default and before the type's keys; a field whose pydantic `type_` is an `Enum` has no
+    /// automatic title (pydantic leaves it to the definition).
+    pub fn field_with<T>(
+        &mut self,
+        ops: &FieldOps<T>,
+        doc: FieldDoc,
+        default: Option<fn() -> T>,
+        constraints: &Constraints,
+    ) {
+        let type_schema = (ops.schema)(self.defs, constraints);
         let default_json = default
             .map(|make| (ops.to_json)(&make()))
             .filter(|v| !v.is_null());
@@ -122,13 +161,16 @@ impl<'a> ModelSchema<'a> {
             type_schema
         } else {
             let mut p = Map::new();
-            p.insert("title".into(), Value::String(doc.title.to_owned()));
+            if doc.explicit_title || ops.kind != PyKind::Enum {
+                p.insert("title".into(), Value::String(doc.title.to_owned()));
+            }
             if let Some(d) = doc.description {
                 p.insert("description".into(), Value::String(d.to_owned()));
             }
             if let Some(d) = default_json {
                 p.insert("default".into(), d);
             }
+            p.extend(constraints.property_schema(ops.kind, ops.outer_list));
             if is_ref {
                 p.insert(
                     "allOf".into(),
@@ -146,6 +188,20 @@ impl<'a> ModelSchema<'a> {
         }
     }
 
+    /// Merges a field's form keys (`#[field(form = {..})]`: `ui:component`, `ui:props`, …)
+    /// into the property of `key`, as the Python framework merges an `InputsForm` attribute
+    /// into `inputs.properties[key]`: with `dict.update`, so the keys follow the schema's keys
+    /// in the order given (a key the property already has would keep its place and take the
+    /// new value; the macro only lets `ui:` keys through, which no schema has). Call it after
+    /// the field was added; an unknown `key` is ignored.
+    pub fn merge_form(&mut self, key: &str, form: Map<String, Value>) {
+        if let Some(Value::Object(property)) = self.properties.get_mut(key) {
+            for (k, v) in form {
+                property.insert(k, v);
+            }
+        }
+    }
+
     fn into_parts(self) -> (Map<String, Value>, Vec<Value>) {
         (self.properties, self.required)
     }
@@ -153,8 +209,13 @@ impl<'a> ModelSchema<'a> {
 
 /// [`Validator::field`](super::Validator::field) as a function pointer.
 #[doc(hidden)]
-pub type ReadFn<T> =
-    fn(&mut super::Validator, &Map<String, Value>, &'static str, Option<fn() -> T>) -> Option<T>;
+pub type ReadFn<T> = fn(
+    &mut super::Validator,
+    &Map<String, Value>,
+    &'static str,
+    Option<fn() -> T>,
+    &Constraints,
+) -> Option<T>;
 
 /// The [`FieldType`] operations of `T` as plain function pointers.
 ///
@@ -165,9 +226,13 @@ pub type ReadFn<T> =
 pub struct FieldOps<T> {
     /// [`FieldType::OPTIONAL`].
     pub optional: bool,
-    /// [`FieldType::schema`].
-    pub schema: fn(&mut Definitions) -> Map<String, Value>,
-    /// [`Validator::field`](super::Validator::field).
+    /// [`FieldType::FIELD_KIND`].
+    pub kind: PyKind,
+    /// [`FieldType::OUTER_LIST`].
+    pub outer_list: bool,
+    /// [`FieldType::schema_with`].
+    pub schema: fn(&mut Definitions, &Constraints) -> Map<String, Value>,
+    /// [`Validator::field_with`](super::Validator::field_with).
     pub read: ReadFn<T>,
     /// [`FieldType::to_json`].
     pub to_json: fn(&T) -> Value,
@@ -184,8 +249,10 @@ impl<T> std::fmt::Debug for FieldOps<T> {
 impl<T: FieldType> FieldOps<T> {
     const NEW: FieldOps<T> = FieldOps {
         optional: T::OPTIONAL,
-        schema: T::schema,
-        read: super::Validator::field::<T>,
+        kind: T::FIELD_KIND,
+        outer_list: T::OUTER_LIST,
+        schema: T::schema_with,
+        read: super::Validator::field_with::<T>,
         to_json: T::to_json,
     };
 }

@@ -6,6 +6,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::FieldType;
+use super::constraints::Constraints;
 
 /// One step of an error's location: a field key, a dict key or a list index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +46,9 @@ pub enum ErrorKind {
     Dict,
     /// `value is not a valid list` (`type_error.list`).
     List,
+    /// `keywords must be strings` (`type_error`): a nested model given pairs with a key that
+    /// is not a string (`[[1, "x"]]`), which Python's `cls(**dict(value))` refuses.
+    KeywordsNotStrings,
     /// `ensure this value is less than or equal to {limit}` (`value_error.number.not_le`).
     TooLarge {
         /// The largest accepted value.
@@ -54,6 +58,62 @@ pub enum ErrorKind {
     TooSmall {
         /// The smallest accepted value.
         limit: String,
+    },
+    /// `ensure this value is greater than {limit}` (`value_error.number.not_gt`).
+    NotGt {
+        /// The bound, as Python prints it.
+        limit: String,
+    },
+    /// `ensure this value is less than {limit}` (`value_error.number.not_lt`).
+    NotLt {
+        /// The bound, as Python prints it.
+        limit: String,
+    },
+    /// `ensure this value is a multiple of {multiple_of}` (`value_error.number.not_multiple`).
+    NotMultiple {
+        /// The divisor, as Python prints it.
+        multiple_of: String,
+    },
+    /// `ensure this value has at least {limit} characters` (`value_error.any_str.min_length`).
+    MinLength {
+        /// The shortest accepted length.
+        limit: usize,
+    },
+    /// `ensure this value has at most {limit} characters` (`value_error.any_str.max_length`).
+    MaxLength {
+        /// The longest accepted length.
+        limit: usize,
+    },
+    /// `string does not match regex "{pattern}"` (`value_error.str.regex`).
+    StrRegex {
+        /// The pattern as written.
+        pattern: &'static str,
+    },
+    /// `ensure this value has at least {limit} items` (`value_error.list.min_items`).
+    MinItems {
+        /// The fewest accepted items.
+        limit: usize,
+    },
+    /// `ensure this value has at most {limit} items` (`value_error.list.max_items`).
+    MaxItems {
+        /// The most accepted items.
+        limit: usize,
+    },
+    /// `value is not a valid enumeration member; permitted: 'a', 'b'` (`type_error.enum`).
+    Enumeration {
+        /// The members' values, as Python's `repr`s joined with `, `.
+        permitted: String,
+        /// The members as Python prints the list: `[<Action.start: 'start'>, ...]`.
+        enum_values: String,
+    },
+    /// `unexpected value; permitted: 'a', 'b'` (`value_error.const`): a `Literal` mismatch.
+    Const {
+        /// The value received, as Python's `str()` prints it.
+        given: String,
+        /// The permitted values, as Python's `repr`s joined with `, `.
+        permitted: String,
+        /// `true` when there is one permitted value (Python prints the tuple `('a',)`).
+        single: bool,
     },
     /// An error of a custom [`FieldType`].
     Custom {
@@ -76,11 +136,40 @@ impl ErrorKind {
             ErrorKind::Bool => "value could not be parsed to a boolean".into(),
             ErrorKind::Dict => "value is not a valid dict".into(),
             ErrorKind::List => "value is not a valid list".into(),
+            ErrorKind::KeywordsNotStrings => "keywords must be strings".into(),
             ErrorKind::TooLarge { limit } => {
                 format!("ensure this value is less than or equal to {limit}").into()
             }
             ErrorKind::TooSmall { limit } => {
                 format!("ensure this value is greater than or equal to {limit}").into()
+            }
+            ErrorKind::NotGt { limit } => {
+                format!("ensure this value is greater than {limit}").into()
+            }
+            ErrorKind::NotLt { limit } => format!("ensure this value is less than {limit}").into(),
+            ErrorKind::NotMultiple { multiple_of } => {
+                format!("ensure this value is a multiple of {multiple_of}").into()
+            }
+            ErrorKind::MinLength { limit } => {
+                format!("ensure this value has at least {limit} characters").into()
+            }
+            ErrorKind::MaxLength { limit } => {
+                format!("ensure this value has at most {limit} characters").into()
+            }
+            ErrorKind::StrRegex { pattern } => {
+                format!("string does not match regex \"{pattern}\"").into()
+            }
+            ErrorKind::MinItems { limit } => {
+                format!("ensure this value has at least {limit} items").into()
+            }
+            ErrorKind::MaxItems { limit } => {
+                format!("ensure this value has at most {limit} items").into()
+            }
+            ErrorKind::Enumeration { permitted, .. } => {
+                format!("value is not a valid enumeration member; permitted: {permitted}").into()
+            }
+            ErrorKind::Const { permitted, .. } => {
+                format!("unexpected value; permitted: {permitted}").into()
             }
             ErrorKind::Custom { message, .. } => Cow::Borrowed(message),
         }
@@ -97,18 +186,53 @@ impl ErrorKind {
             ErrorKind::Bool => "type_error.bool",
             ErrorKind::Dict => "type_error.dict",
             ErrorKind::List => "type_error.list",
+            ErrorKind::KeywordsNotStrings => "type_error",
             ErrorKind::TooLarge { .. } => "value_error.number.not_le",
             ErrorKind::TooSmall { .. } => "value_error.number.not_ge",
+            ErrorKind::NotGt { .. } => "value_error.number.not_gt",
+            ErrorKind::NotLt { .. } => "value_error.number.not_lt",
+            ErrorKind::NotMultiple { .. } => "value_error.number.not_multiple",
+            ErrorKind::MinLength { .. } => "value_error.any_str.min_length",
+            ErrorKind::MaxLength { .. } => "value_error.any_str.max_length",
+            ErrorKind::StrRegex { .. } => "value_error.str.regex",
+            ErrorKind::MinItems { .. } => "value_error.list.min_items",
+            ErrorKind::MaxItems { .. } => "value_error.list.max_items",
+            ErrorKind::Enumeration { .. } => "type_error.enum",
+            ErrorKind::Const { .. } => "value_error.const",
             ErrorKind::Custom { error_type, .. } => error_type,
         }
     }
 
-    fn context(&self) -> Option<(&'static str, &str)> {
+    /// pydantic's `ctx`, as `str(ValidationError)` appends it: `; key=value` each.
+    fn context(&self) -> Vec<(&'static str, Cow<'_, str>)> {
         match self {
-            ErrorKind::TooLarge { limit } | ErrorKind::TooSmall { limit } => {
-                Some(("limit_value", limit))
+            ErrorKind::TooLarge { limit }
+            | ErrorKind::TooSmall { limit }
+            | ErrorKind::NotGt { limit }
+            | ErrorKind::NotLt { limit } => vec![("limit_value", Cow::Borrowed(limit))],
+            ErrorKind::MinLength { limit }
+            | ErrorKind::MaxLength { limit }
+            | ErrorKind::MinItems { limit }
+            | ErrorKind::MaxItems { limit } => vec![("limit_value", limit.to_string().into())],
+            ErrorKind::NotMultiple { multiple_of } => {
+                vec![("multiple_of", Cow::Borrowed(multiple_of))]
             }
-            _ => None,
+            ErrorKind::StrRegex { pattern } => vec![("pattern", Cow::Borrowed(*pattern))],
+            ErrorKind::Enumeration { enum_values, .. } => {
+                vec![("enum_values", Cow::Borrowed(enum_values))]
+            }
+            ErrorKind::Const {
+                given,
+                permitted,
+                single,
+            } => {
+                let comma = if *single { "," } else { "" };
+                vec![
+                    ("given", Cow::Borrowed(given)),
+                    ("permitted", format!("({permitted}{comma})").into()),
+                ]
+            }
+            _ => Vec::new(),
         }
     }
 }
@@ -185,11 +309,11 @@ impl ValidationError {
             out.push_str(&e.kind.message());
             out.push_str(" (type=");
             out.push_str(e.kind.error_type());
-            if let Some((k, v)) = e.kind.context() {
+            for (k, v) in e.kind.context() {
                 out.push_str("; ");
                 out.push_str(k);
                 out.push('=');
-                out.push_str(v);
+                out.push_str(&v);
             }
             out.push(')');
         }
@@ -239,6 +363,17 @@ impl Validator {
         }
     }
 
+    /// [`value`](Validator::value) under a field's constraints (generated code and the
+    /// containers use it).
+    #[doc(hidden)]
+    pub fn value_with<T: FieldType>(&mut self, value: &Value, c: &Constraints) -> Option<T> {
+        if value.is_null() {
+            T::from_null(self)
+        } else {
+            T::coerce_with(value, self, c)
+        }
+    }
+
     /// Reads field `key` of `object` as `T`: missing → `default`, or `None` for optional
     /// types, or a `field required` error.
     pub fn field<T: FieldType>(
@@ -247,9 +382,21 @@ impl Validator {
         key: &'static str,
         default: Option<fn() -> T>,
     ) -> Option<T> {
+        self.field_with(object, key, default, &Constraints::NONE)
+    }
+
+    /// [`field`](Validator::field) under the field's constraints.
+    #[doc(hidden)]
+    pub fn field_with<T: FieldType>(
+        &mut self,
+        object: &Map<String, Value>,
+        key: &'static str,
+        default: Option<fn() -> T>,
+        constraints: &Constraints,
+    ) -> Option<T> {
         self.path.push(PathSegment::Key(Cow::Borrowed(key)));
         let out = match object.get(key) {
-            Some(value) => self.value::<T>(value),
+            Some(value) => self.value_with::<T>(value, constraints),
             None => match default {
                 Some(make) => Some(make()),
                 None => match T::missing() {

@@ -1,6 +1,8 @@
 //! The process-wide registry of plugin versions, built once from every `#[plugin]` linked in.
 
 mod registration;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -9,7 +11,9 @@ use serde_json::{Value, json};
 
 pub use registration::{Registration, detail};
 
+use crate::model::SecretFields;
 use crate::run::{Invocation, Outcome};
+use crate::versioning::parse_version;
 use registration::ErasedPlugin;
 
 /// Why the registry could not be built. The HTTP runtime refuses to start on any of these.
@@ -39,8 +43,9 @@ pub enum RegistryError {
         /// The error text.
         message: String,
     },
-    /// A version that is not a semantic version (not possible through `#[plugin]`).
-    #[error("plugin version `{version}` of `{type_name}` is not a semantic version: {reason}")]
+    /// A version that is not a plugin version ([`parse_version`]; not possible through
+    /// `#[plugin]`).
+    #[error("plugin version `{version}` of `{type_name}` is not valid: {reason}")]
     InvalidVersion {
         /// The version text.
         version: String,
@@ -48,6 +53,24 @@ pub enum RegistryError {
         type_name: String,
         /// The parse error.
         reason: String,
+    },
+    /// Two plugins declare one semantic version in two spellings (`1.0.0rc1` and
+    /// `1.0.0-rc1`): they could not be ordered, and callers could not tell which one is newer.
+    /// Within one crate it is a compile error.
+    #[error(
+        "plugin versions `{first_version}` (`{first}`) and `{second_version}` (`{second}`) are one semantic version, {semver}; give each `#[plugin]` a distinct version"
+    )]
+    SameVersionTwoSpellings {
+        /// The semantic version both stand for.
+        semver: String,
+        /// The first version text.
+        first_version: String,
+        /// The first plugin type.
+        first: String,
+        /// The second version text.
+        second_version: String,
+        /// The second plugin type.
+        second: String,
     },
 }
 
@@ -68,17 +91,23 @@ pub struct RegisteredPlugin {
     type_name: &'static str,
     crate_name: Option<&'static str>,
     crate_description: Option<&'static str>,
+    timeout: Option<crate::TimeLimit>,
+    cancellable: bool,
+    deprecated: Option<&'static str>,
     detail: Value,
+    /// Where the secrets of the inputs and of the context inputs sit.
+    secrets: (SecretFields, SecretFields),
     plugin: Box<dyn ErasedPlugin>,
 }
 
 impl RegisteredPlugin {
-    /// The version text, e.g. `1.0.0`.
+    /// The version text as the author wrote it, e.g. `1.0.0` or `1.0.0rc1`.
     pub fn version(&self) -> &'static str {
         self.version_str
     }
 
-    /// The parsed semantic version.
+    /// The semantic version it is ordered by (`1.0.0rc1` is `1.0.0-rc1`;
+    /// [`parse_version`]).
     pub fn semver(&self) -> &semver::Version {
         &self.version
     }
@@ -88,10 +117,38 @@ impl RegisteredPlugin {
         self.type_name
     }
 
+    /// `#[plugin(timeout = ..)]`: how long an invocation of this version may take in all.
+    pub fn timeout(&self) -> Option<crate::TimeLimit> {
+        self.timeout
+    }
+
+    /// `#[plugin(cancellable)]`: callers may cancel waiting invocations of this version.
+    pub fn cancellable(&self) -> bool {
+        self.cancellable
+    }
+
+    /// `#[plugin(deprecated = ..)]`: the message of a retired version, `None` for a released
+    /// one. `meta` does not list a deprecated version; `detail`, invoke and resumes still serve
+    /// it.
+    pub fn deprecated(&self) -> Option<&'static str> {
+        self.deprecated
+    }
+
     /// The `detail` JSON: `{desc, version, enable_plugin_callback, inputs, outputs,
-    /// context_inputs, forms: {renderform}}`, built once at startup.
+    /// context_inputs, forms: {renderform}}`, plus `deprecated` (the message) for a deprecated
+    /// version; built once at startup.
     pub fn detail(&self) -> &Value {
         &self.detail
+    }
+
+    /// Where the [`Secret`](crate::Secret)s of the inputs sit in their JSON.
+    pub fn secret_inputs(&self) -> &SecretFields {
+        &self.secrets.0
+    }
+
+    /// Where the [`Secret`](crate::Secret)s of the context inputs sit in their JSON.
+    pub fn secret_context(&self) -> &SecretFields {
+        &self.secrets.1
     }
 
     /// Runs one step of an invocation of this version (panics inside `execute` become FAIL).
@@ -153,11 +210,23 @@ impl Registry {
                 });
             }
             let version =
-                semver::Version::parse(reg.version).map_err(|e| RegistryError::InvalidVersion {
+                parse_version(reg.version).map_err(|e| RegistryError::InvalidVersion {
                     version: reg.version.to_owned(),
                     type_name: reg.type_name.to_owned(),
-                    reason: e.to_string(),
+                    reason: e.reason,
                 })?;
+            if let Some(other) = plugins
+                .iter()
+                .find(|p: &&RegisteredPlugin| p.version == version)
+            {
+                return Err(RegistryError::SameVersionTwoSpellings {
+                    semver: version.to_string(),
+                    first_version: other.version_str.to_owned(),
+                    first: other.type_name.to_owned(),
+                    second_version: reg.version.to_owned(),
+                    second: reg.type_name.to_owned(),
+                });
+            }
             let built = (reg.build)().map_err(|e| RegistryError::Init {
                 version: reg.version.to_owned(),
                 type_name: reg.type_name.to_owned(),
@@ -169,6 +238,13 @@ impl Registry {
                 type_name: reg.type_name,
                 crate_name: reg.crate_name,
                 crate_description: reg.crate_description,
+                timeout: reg.timeout,
+                cancellable: reg.cancellable,
+                deprecated: reg.deprecated,
+                secrets: (
+                    SecretFields::of(&built.detail["inputs"]),
+                    SecretFields::of(&built.detail["context_inputs"]),
+                ),
                 detail: built.detail,
                 plugin: built.plugin,
             });
@@ -203,7 +279,9 @@ impl Registry {
         self.plugins.is_empty()
     }
 
-    /// The plugin registered as `version`.
+    /// The plugin registered as `version`, exactly as its `#[plugin(version)]` spells it:
+    /// `1.0.0rc1` finds the plugin declared `1.0.0rc1`, `1.0.0-rc1` does not (callers are
+    /// pinned to the text; the Python framework answers 404 for the other spelling too).
     pub fn get(&self, version: &str) -> Option<&RegisteredPlugin> {
         self.index.get(version).map(|&i| &self.plugins[i])
     }
@@ -226,11 +304,30 @@ impl Registry {
         self.meta_with(&code, description, &json!({}))
     }
 
-    /// The `meta` JSON with explicit app code, description and `allow_scope`.
+    /// The versions `meta` lists, newest first: every version that is not deprecated, for
+    /// new callers to pick from. When every version is deprecated, all of them (an empty list
+    /// leaves SOPS no default version for a new node; retire the whole plugin on the platform
+    /// instead).
+    pub fn offered_versions(&self) -> Vec<&'static str> {
+        let released: Vec<&'static str> = self
+            .plugins
+            .iter()
+            .filter(|p| p.deprecated.is_none())
+            .map(|p| p.version_str)
+            .collect();
+        if released.is_empty() {
+            self.versions().collect()
+        } else {
+            released
+        }
+    }
+
+    /// The `meta` JSON with explicit app code, description and `allow_scope`. `versions` are
+    /// the [offered versions](Registry::offered_versions): deprecated ones are left out.
     pub fn meta_with(&self, code: &str, description: &str, allow_scope: &Value) -> Value {
         json!({
             "code": code,
-            "versions": self.versions().collect::<Vec<_>>(),
+            "versions": self.offered_versions(),
             "language": "rust",
             "description": description,
             "framework_version": crate::FRAMEWORK_VERSION,

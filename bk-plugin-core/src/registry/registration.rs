@@ -13,6 +13,9 @@ pub struct Registration {
     pub(crate) type_name: &'static str,
     pub(crate) crate_name: Option<&'static str>,
     pub(crate) crate_description: Option<&'static str>,
+    pub(crate) timeout: Option<crate::TimeLimit>,
+    pub(crate) cancellable: bool,
+    pub(crate) deprecated: Option<&'static str>,
     pub(crate) build: fn() -> Result<Built, PluginError>,
 }
 
@@ -27,6 +30,9 @@ impl Registration {
             type_name: P::TYPE_NAME,
             crate_name,
             crate_description,
+            timeout: P::TIMEOUT,
+            cancellable: P::CANCELLABLE,
+            deprecated: P::DEPRECATED,
             build: build::<P>,
         }
     }
@@ -61,9 +67,11 @@ fn build<P: Plugin>() -> Result<Built, PluginError> {
     })
 }
 
-/// The `detail` JSON of `P`, key for key as the Python framework's `Plugin.dict()`.
+/// The `detail` JSON of `P`, key for key as the Python framework's `Plugin.dict()`; a
+/// deprecated version (`#[plugin(deprecated = "..")]`) has one more key at the end,
+/// `"deprecated": "<message>"`.
 pub fn detail<P: Plugin>() -> Value {
-    json!({
+    let mut detail = json!({
         "desc": P::DESC,
         "version": P::VERSION,
         "enable_plugin_callback": P::ENABLE_PLUGIN_CALLBACK,
@@ -71,5 +79,9 @@ pub fn detail<P: Plugin>() -> Value {
         "outputs": <P::Outputs as Outputs>::schema(),
         "context_inputs": <P::ContextInputs as ContextInputs>::schema(),
         "forms": {"renderform": P::FORM},
-    })
+    });
+    if let (Some(message), Value::Object(map)) = (P::DEPRECATED, &mut detail) {
+        map.insert("deprecated".into(), message.into());
+    }
+    detail
 }

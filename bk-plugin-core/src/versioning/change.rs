@@ -17,7 +17,7 @@ pub enum Section {
     OutputsSchema,
     /// `forms.renderform`: the form's JavaScript.
     Form,
-    /// The plugin itself: `desc`, `enable_plugin_callback`.
+    /// The plugin itself: `desc`, `enable_plugin_callback`, `deprecated`.
     PluginMeta,
 }
 
@@ -119,6 +119,13 @@ pub enum ChangeKind {
         /// The new default.
         new: Option<Value>,
     },
+    /// The field's form keys (`ui:*`, from `#[field(form = {..})]`, the Python `InputsForm`)
+    /// changed, appeared or disappeared. Breaking, like an edit of `form.js`: which edit keeps
+    /// the form's data structure cannot be told from the keys.
+    FieldFormChanged {
+        /// The keys added, removed or changed.
+        keys: Vec<String>,
+    },
     /// `forms.renderform` changed, appeared or disappeared; the values are the SHA-256 of the
     /// text (`None`: no form).
     FormChanged {
@@ -133,6 +140,15 @@ pub enum ChangeKind {
     CallbackEnabled,
     /// `enable_plugin_callback` was turned off.
     CallbackDisabled,
+    /// The version's status changed: deprecated (`#[plugin(deprecated = "..")]`, the message)
+    /// or released (`None`), or the deprecation message changed. Compatible: callers pinned to
+    /// the version keep working; only `meta` stops offering it to new ones.
+    StatusChanged {
+        /// The old deprecation message (`None`: released).
+        old: Option<String>,
+        /// The new deprecation message (`None`: released).
+        new: Option<String>,
+    },
 }
 
 /// One classified difference between two `detail`s, from [`diff`](super::diff).
@@ -221,6 +237,12 @@ impl Change {
                     show_default(new)
                 )
             }
+            ChangeKind::FieldFormChanged { keys } if keys.len() == 1 => {
+                format!("form key {} changed", keys[0])
+            }
+            ChangeKind::FieldFormChanged { keys } => {
+                format!("form keys {} changed", keys.join(", "))
+            }
             ChangeKind::FormChanged {
                 old_sha256: None, ..
             } => "form added".into(),
@@ -231,7 +253,19 @@ impl Change {
             ChangeKind::DescChanged => "desc changed".into(),
             ChangeKind::CallbackEnabled => "enable_plugin_callback turned on".into(),
             ChangeKind::CallbackDisabled => "enable_plugin_callback turned off".into(),
+            ChangeKind::StatusChanged { old, new } => format!(
+                "status changed from {} to {}",
+                show_status(old),
+                show_status(new)
+            ),
         }
+    }
+}
+
+fn show_status(message: &Option<String>) -> String {
+    match message {
+        Some(m) => format!("deprecated ({m:?})"),
+        None => "released".into(),
     }
 }
 

@@ -1,10 +1,10 @@
 //! [`diff`]: every difference between two `detail`s, field by field, classified.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::change::{Change, ChangeKind, Section};
-use super::shape::{Model, ModelId, Root, Shape};
+use super::shape::{Model, ModelId, Root, Shape, form_keys};
 
 /// Every difference between two `detail` JSONs of a plugin version, classified by the rules
 /// of docs/versioning.md.
@@ -18,8 +18,8 @@ use super::shape::{Model, ModelId, Root, Shape};
 /// resolved, nested models are walked (paths like `options.name`, `hosts[].ip` for the items of
 /// an array, `labels{}.key` for the values of a map), and a model renamed with an unchanged
 /// shape is no change. The order is: inputs, context inputs, outputs (in each model, the old
-/// fields in order, changed or removed, then the added ones), then the form, `desc` and
-/// `enable_plugin_callback`.
+/// fields in order, changed or removed, then the added ones), then the form, `desc`,
+/// `enable_plugin_callback` and the status (`deprecated`).
 ///
 /// ```
 /// use bk_plugin_core::versioning::{ChangeKind, Severity, diff, rules};
@@ -90,6 +90,18 @@ pub fn diff(old: &Value, new: &Value) -> Vec<Change> {
         )),
         _ => {}
     }
+    let status = |d: &Value| d["deprecated"].as_str().map(str::to_owned);
+    let (old_status, new_status) = (status(old), status(new));
+    if old_status != new_status {
+        changes.push(Change::new(
+            Section::PluginMeta,
+            "deprecated",
+            ChangeKind::StatusChanged {
+                old: old_status,
+                new: new_status,
+            },
+        ));
+    }
     changes
 }
 
@@ -109,6 +121,17 @@ fn form_sha256(detail: &Value) -> Option<String> {
         (Some(_), None) => None,
         (None, None) => detail["forms"]["renderform"].as_str().map(sha256_hex),
     }
+}
+
+/// The form keys added, removed or changed between two properties: the old ones in order,
+/// then the new ones. Their order is no change.
+fn changed_form_keys(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<String> {
+    let differs = |key: &String| old.get(key) != new.get(key);
+    old.keys()
+        .chain(new.keys().filter(|k| !old.contains_key(*k)))
+        .filter(|k| differs(k))
+        .cloned()
+        .collect()
 }
 
 /// One section's walk over two model trees.
@@ -202,6 +225,10 @@ impl<'a> Walk<'a, '_> {
                     new: new.get("default").cloned(),
                 },
             );
+        }
+        let keys = changed_form_keys(&form_keys(old), &form_keys(new));
+        if !keys.is_empty() {
+            self.push(path, ChangeKind::FieldFormChanged { keys });
         }
         let (old_shape, new_shape) = (self.old.shape(old), self.new.shape(new));
         self.shapes(path, old_shape, new_shape);

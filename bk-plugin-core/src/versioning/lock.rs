@@ -45,6 +45,10 @@ pub struct LockEntry {
     pub desc: String,
     /// `detail["enable_plugin_callback"]`.
     pub enable_plugin_callback: bool,
+    /// The version's status: `detail["deprecated"]`, the message of a deprecated version, or
+    /// `None` for a released one. The file key `deprecated` is written only when set, so a
+    /// lock written before statuses existed reads as all released.
+    pub deprecated: Option<String>,
     /// The entry was read with the key `form` (possibly `null`): written back with it.
     form_as_text: bool,
 }
@@ -60,6 +64,7 @@ impl LockEntry {
             form: None,
             desc: detail["desc"].as_str().unwrap_or_default().to_owned(),
             enable_plugin_callback: detail["enable_plugin_callback"].as_bool().unwrap_or(false),
+            deprecated: detail["deprecated"].as_str().map(str::to_owned),
             form_as_text: false,
         }
     }
@@ -97,6 +102,9 @@ impl LockEntry {
             "enable_plugin_callback".into(),
             json!(self.enable_plugin_callback),
         );
+        if let Some(message) = &self.deprecated {
+            json.insert("deprecated".into(), json!(message));
+        }
         Value::Object(json)
     }
 
@@ -144,6 +152,7 @@ impl<'de> Deserialize<'de> for LockEntry {
             form,
             desc: file.desc,
             enable_plugin_callback: file.enable_plugin_callback,
+            deprecated: file.deprecated,
             form_as_text,
         })
     }
@@ -162,6 +171,8 @@ struct LockEntryFile {
     form: Option<Option<String>>,
     desc: String,
     enable_plugin_callback: bool,
+    #[serde(default)]
+    deprecated: Option<String>,
 }
 
 /// A key that is there, with a string or `null`.
@@ -177,7 +188,7 @@ fn present<'de, D: serde::Deserializer<'de>>(
 #[non_exhaustive]
 pub struct InvalidLock {
     /// What is wrong: a JSON error with its line and column, an unsupported format, a version
-    /// that is not a semantic version, or an entry with a missing or unknown key, or with both
+    /// that is not a plugin version ([`parse_version`](super::parse_version)), or an entry with a missing or unknown key, or with both
     /// `form` and `form_sha256`.
     pub reason: String,
 }
@@ -274,8 +285,7 @@ impl Lock {
         }
         let mut lock = Lock::new();
         for (version, entry) in file.versions {
-            let parsed = semver::Version::parse(&version)
-                .map_err(|e| invalid(format!("`{version}` is not a semantic version: {e}")))?;
+            let parsed = super::parse_version(&version).map_err(|e| invalid(e.to_string()))?;
             let entry = serde_json::from_value(entry)
                 .map_err(|e| invalid(format!("versions.\"{version}\": {e}")))?;
             lock.insert(parsed, &version, entry);

@@ -34,9 +34,13 @@ mod change;
 mod check;
 mod diff;
 mod lock;
+mod relax;
 pub mod rules;
 mod shape;
+mod spelling;
 
+#[cfg(test)]
+mod form_tests;
 #[cfg(test)]
 mod tests;
 
@@ -45,3 +49,4 @@ pub use change::{Bump, Change, ChangeKind, Section, Severity};
 pub use check::{LockFileError, LockMode, UPDATE_LOCK_ENV, check_lock_file, check_schema_lock};
 pub use diff::{diff, sha256_hex};
 pub use lock::{InvalidLock, LOCK_FORMAT, Lock, LockEntry, LockError, LockProblem};
+pub use spelling::{InvalidVersion, parse_version};

@@ -16,7 +16,8 @@ pub const REQUIRED_CONTEXT_INPUT: &str = "adding or removing a required context 
 pub const REMOVE_OUTPUT: &str = "removing an output";
 /// An `Outputs` field whose type changed (including "may now be null").
 pub const CHANGE_OUTPUT_TYPE: &str = "changing an output's type";
-/// `form.js` changed, or an input's type changed so old values may no longer coerce.
+/// `form.js` or a field's `ui:*` form keys changed, or an input's type changed so old values
+/// may no longer coerce.
 pub const CHANGE_FORM_DATA_STRUCTURE: &str = "changing the form data structure";
 /// `enable_plugin_callback` turned on (the Python README's extra rule).
 pub const ENABLE_PLUGIN_CALLBACK: &str = "turning on enable_plugin_callback";
@@ -57,10 +58,12 @@ pub(crate) fn classify(section: Section, kind: &ChangeKind) -> (Severity, Option
             Section::OutputsSchema,
             K::BecameOptional | K::TypeChanged { .. } | K::TypeWidened { .. },
         ) => breaks(CHANGE_OUTPUT_TYPE),
-        (_, K::FormChanged { .. }) => breaks(CHANGE_FORM_DATA_STRUCTURE),
+        (_, K::FormChanged { .. } | K::FieldFormChanged { .. }) => {
+            breaks(CHANGE_FORM_DATA_STRUCTURE)
+        }
         (_, K::CallbackEnabled) => breaks(ENABLE_PLUGIN_CALLBACK),
         (_, K::CallbackDisabled) => breaks(DRASTIC_FUNCTIONAL_CHANGE),
-        (_, K::DescChanged) => compatible,
+        (_, K::DescChanged | K::StatusChanged { .. }) => compatible,
         // Field kinds outside a model section are never produced by `diff`.
         (Section::Form | Section::PluginMeta, _) => breaks(DRASTIC_FUNCTIONAL_CHANGE),
     }
@@ -72,7 +75,7 @@ pub(crate) fn bump(change: &Change) -> Bump {
     match (&change.severity, &change.kind) {
         (Severity::Breaking, _) => Bump::Major,
         (_, ChangeKind::TitleChanged { .. } | ChangeKind::DescriptionChanged) => Bump::Patch,
-        (_, ChangeKind::DescChanged) => Bump::Patch,
+        (_, ChangeKind::DescChanged | ChangeKind::StatusChanged { .. }) => Bump::Patch,
         _ => Bump::Minor,
     }
 }

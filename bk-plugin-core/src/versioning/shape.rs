@@ -1,5 +1,6 @@
 //! Reading pydantic-v1 schemas as types: `$ref` and `allOf: [$ref]` resolved into their
-//! definitions, arrays and maps unwrapped, annotations (title, description, default) set apart.
+//! definitions, arrays and maps unwrapped, annotations (title, description, default) and form
+//! keys (`ui:*`) set apart.
 
 use serde_json::{Map, Value};
 
@@ -8,6 +9,23 @@ const MAX_REF_DEPTH: usize = 16;
 
 /// The annotations pydantic puts on a property next to its type.
 const ANNOTATIONS: [&str; 3] = ["title", "description", "default"];
+
+/// `true` for a form key (`ui:component`, …: `#[field(form = {..})]`, the Python
+/// `InputsForm`): part of the form, not of the field's type.
+pub(crate) fn is_form_key(key: &str) -> bool {
+    key.starts_with("ui:")
+}
+
+/// The form keys of a property, in order.
+pub(crate) fn form_keys(schema: &Value) -> Map<String, Value> {
+    schema
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| is_form_key(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
 
 /// One root schema (`{type, properties, required, definitions}`): where `$ref`s resolve.
 #[derive(Clone, Copy)]
@@ -49,7 +67,7 @@ impl<'a> Root<'a> {
         }
         let rest: Map<String, Value> = obj
             .iter()
-            .filter(|(k, _)| !ANNOTATIONS.contains(&k.as_str()))
+            .filter(|(k, _)| !ANNOTATIONS.contains(&k.as_str()) && !is_form_key(k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let only =
@@ -115,32 +133,49 @@ impl Shape<'_> {
                 Some(o) if o.len() == 1 && o.get("type").is_some_and(Value::is_string) => {
                     o["type"].as_str().unwrap_or_default().to_owned()
                 }
+                Some(o) if o.len() == 2 && o.get("type").is_some() && o.contains_key("enum") => {
+                    let members: Vec<String> = o["enum"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(Value::to_string)
+                        .collect();
+                    format!("one of {}", members.join(", "))
+                }
                 _ => schema.to_string(),
             },
         }
     }
 
     /// `true` when every value `self` accepts, `new` accepts too, provably from the schemas:
-    /// `integer` → `number`, and anything → `any`.
+    /// `integer` → `number`, anything → `any`, and constraints relaxed (an `enum` with more
+    /// members, a bound moved outwards or dropped; see `relax.rs`).
     pub(crate) fn widens_to(&self, new: &Shape<'_>) -> bool {
         match (self, new) {
             (Shape::Any, _) => false,
             (_, Shape::Any) => true,
-            (Shape::Other(old), Shape::Other(new)) => {
-                let (Some(old), Some(new)) = (old.as_object(), new.as_object()) else {
-                    return false;
-                };
-                let rest_equal = old.len() == new.len()
-                    && old
-                        .iter()
-                        .all(|(k, v)| k == "type" || new.get(k) == Some(v));
-                rest_equal
-                    && old.get("type").and_then(Value::as_str) == Some("integer")
-                    && new.get("type").and_then(Value::as_str) == Some("number")
-            }
+            (Shape::Other(old), Shape::Other(new)) => match (old.as_object(), new.as_object()) {
+                (Some(old), Some(new)) => super::relax::relaxes(old, new),
+                _ => false,
+            },
+            // A list or map whose constraints were all dropped.
+            (Shape::Other(old), Shape::Array(items)) => old
+                .as_object()
+                .is_some_and(|old| super::relax::relaxes(old, &bare("array", "items", items))),
+            (Shape::Other(old), Shape::Map(values)) => old.as_object().is_some_and(|old| {
+                super::relax::relaxes(old, &bare("object", "additionalProperties", values))
+            }),
             _ => false,
         }
     }
+}
+
+/// `{"type": ty, key: inner}`: an unconstrained array or map, as the old side's keys write it.
+fn bare(ty: &str, key: &str, inner: &Value) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("type".into(), Value::String(ty.into()));
+    m.insert(key.into(), inner.clone());
+    m
 }
 
 /// A model: its fields, which of them are required, its name and doc comment.

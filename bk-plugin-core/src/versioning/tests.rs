@@ -618,6 +618,46 @@ fn desc_changed_is_cosmetic() {
     assert_eq!(c.to_string(), "desc: desc changed — compatible");
 }
 
+/// Deprecating a version (or bringing it back) is compatible: pinned callers keep working.
+#[test]
+fn a_status_change_is_compatible_and_shown() {
+    let released = with_form(None);
+    let mut deprecated = released.clone();
+    deprecated["deprecated"] = json!("use 2.0.0");
+    let c = only(diff(&released, &deprecated));
+    assert_eq!(
+        (c.section, c.path.as_str()),
+        (Section::PluginMeta, "deprecated")
+    );
+    assert_eq!(
+        c.kind,
+        ChangeKind::StatusChanged {
+            old: None,
+            new: Some("use 2.0.0".into())
+        }
+    );
+    assert_compatible(&c, Bump::Patch);
+    assert_eq!(
+        c.to_string(),
+        r#"deprecated: status changed from released to deprecated ("use 2.0.0") — compatible"#
+    );
+    let back = only(diff(&deprecated, &released));
+    assert_eq!(
+        back.what(),
+        r#"status changed from deprecated ("use 2.0.0") to released"#
+    );
+    // The lock entry records the status, and only when deprecated.
+    let entry = LockEntry::from_detail(&deprecated);
+    assert_eq!(entry.deprecated.as_deref(), Some("use 2.0.0"));
+    assert_eq!(entry.to_json()["deprecated"], "use 2.0.0");
+    assert_eq!(parsed_entry(&entry.to_json()), entry);
+    assert_eq!(diff(&entry.to_json(), &deprecated), []);
+    let plain = LockEntry::from_detail(&released).to_json();
+    assert!(plain.get("deprecated").is_none(), "{plain}");
+    // An entry without the key (a lock written before statuses) reads as released.
+    assert_eq!(parsed_entry(&plain).deprecated, None);
+}
+
 #[test]
 fn turning_on_enable_plugin_callback_breaks() {
     let old = with_form(None);
@@ -993,7 +1033,7 @@ fn invalid_lock_files_are_rejected_with_the_reason() {
     assert!(err(json!({"format": 2, "versions": {}})).starts_with("unsupported format 2"));
     assert!(
         err(json!({"format": 1, "versions": {"v1": entry("x")}}))
-            .starts_with("`v1` is not a semantic version")
+            .starts_with("`v1` is not a plugin version")
     );
     let mut missing = entry("x");
     missing.as_object_mut().map(|o| o.remove("desc"));
@@ -1143,4 +1183,95 @@ fn missing_and_changed_lines_name_the_version_and_the_fix() {
         "1.0.0: inputs.tag: description changed — compatible; run with BK_PLUGIN_UPDATE_LOCK=1 \
          to record it in the lock"
     );
+}
+
+// ---- choices and constraints (#[derive(Choice)], #[field(ge = ..)]) ----
+
+/// A field referencing a string enum definition with `members`.
+fn enum_root(members: Value) -> Value {
+    root(
+        json!({"action": {"$ref": "#/definitions/Action"}}),
+        &["action"],
+        json!({"Action": {"title": "Action", "description": "An enumeration.", "enum": members, "type": "string"}}),
+    )
+}
+
+#[test]
+fn input_enum_member_added_is_a_compatible_widening() {
+    let c = only(diff_section(
+        "inputs",
+        enum_root(json!(["start", "stop"])),
+        enum_root(json!(["start", "stop", "pause"])),
+    ));
+    assert_eq!(
+        c.kind,
+        ChangeKind::TypeWidened {
+            old: r#"one of "start", "stop""#.into(),
+            new: r#"one of "start", "stop", "pause""#.into()
+        }
+    );
+    assert_compatible(&c, Bump::Minor);
+}
+
+#[test]
+fn input_enum_member_removed_breaks() {
+    let c = only(diff_section(
+        "inputs",
+        enum_root(json!(["start", "stop"])),
+        enum_root(json!(["start"])),
+    ));
+    assert!(matches!(c.kind, ChangeKind::TypeChanged { .. }));
+    assert_breaks(&c, rules::CHANGE_FORM_DATA_STRUCTURE);
+}
+
+#[test]
+fn output_enum_member_added_breaks() {
+    let c = only(diff_section(
+        "outputs",
+        enum_root(json!(["ok"])),
+        enum_root(json!(["ok", "partial"])),
+    ));
+    assert_breaks(&c, rules::CHANGE_OUTPUT_TYPE);
+}
+
+#[test]
+fn input_constraint_added_or_tightened_breaks() {
+    let plain = json!({"n": {"title": "N", "type": "integer"}});
+    let ge1 = json!({"n": {"title": "N", "minimum": 1, "type": "integer"}});
+    let ge2 = json!({"n": {"title": "N", "minimum": 2, "type": "integer"}});
+    let pattern = json!({"s": {"title": "S", "pattern": "^a", "type": "string"}});
+    let string = json!({"s": {"title": "S", "type": "string"}});
+    for (old, new) in [(&plain, &ge1), (&ge1, &ge2), (&string, &pattern)] {
+        let key = if old.get("n").is_some() { "n" } else { "s" };
+        let c = inputs_change(old.clone(), &[key], new.clone(), &[key]);
+        assert!(matches!(c.kind, ChangeKind::TypeChanged { .. }), "{c}");
+        assert_breaks(&c, rules::CHANGE_FORM_DATA_STRUCTURE);
+    }
+}
+
+#[test]
+fn input_constraint_relaxed_or_dropped_is_a_compatible_widening() {
+    let cases = [
+        (
+            json!({"minimum": 2, "type": "integer"}),
+            json!({"minimum": 1, "type": "integer"}),
+        ),
+        (
+            json!({"maxLength": 3, "type": "string"}),
+            json!({"maxLength": 8, "type": "string"}),
+        ),
+        (
+            json!({"pattern": "^a", "type": "string"}),
+            json!({"type": "string"}),
+        ),
+        (
+            json!({"minItems": 1, "type": "array", "items": {"type": "integer"}}),
+            json!({"type": "array", "items": {"type": "integer"}}),
+        ),
+    ];
+    for (old, new) in cases {
+        let c = inputs_change(json!({ "v": old }), &["v"], json!({ "v": new }), &["v"]);
+        assert!(matches!(c.kind, ChangeKind::TypeWidened { .. }), "{c}");
+        assert_compatible(&c, Bump::Minor);
+    }
 }

@@ -84,7 +84,7 @@ fn describe(e: reqwest::Error) -> String {
 
 /// `url` reduced to its scheme, host and port, for logs: a finish-notification URL may carry
 /// the caller's token in its path or query.
-pub(crate) fn redact_url(url: &str) -> String {
+pub fn redact_url(url: &str) -> String {
     match reqwest::Url::parse(url) {
         Ok(u) => format!("{}/…", u.origin().ascii_serialization()),
         Err(_) => "<invalid URL>".into(),
@@ -98,6 +98,16 @@ impl FinishNotifier for HttpNotifier {
         url: &'a str,
         data: &'a Value,
     ) -> BoxFuture<'a, Result<(), String>> {
+        self.send_traced(trace_id, url, data, None)
+    }
+
+    fn send_traced<'a>(
+        &'a self,
+        trace_id: &'a str,
+        url: &'a str,
+        data: &'a Value,
+        traceparent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             let target = self.preflight(url)?;
             tracing::debug!(
@@ -106,12 +116,11 @@ impl FinishNotifier for HttpNotifier {
                 "sending finish notification"
             );
             let client = self.client.as_ref().map_err(Clone::clone)?;
-            let mut resp = client
-                .post(target)
-                .json(data)
-                .send()
-                .await
-                .map_err(describe)?;
+            let mut request = client.post(target).json(data);
+            if let Some(t) = traceparent {
+                request = request.header("traceparent", t);
+            }
+            let mut resp = request.send().await.map_err(describe)?;
             let status = resp.status().as_u16();
             let mut body = Vec::new();
             while let Some(chunk) = resp.chunk().await.map_err(describe)? {

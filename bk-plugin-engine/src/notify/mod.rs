@@ -9,7 +9,7 @@ use bk_plugin_core::BoxFuture;
 use serde_json::Value;
 
 pub use http::HttpNotifier;
-pub(crate) use http::redact_url;
+pub use http::redact_url;
 pub use policy::NotifyPolicy;
 
 /// Sends one finish notification. The default is [`HttpNotifier`]; tests record them.
@@ -22,6 +22,19 @@ pub trait FinishNotifier: Send + Sync + fmt::Debug + 'static {
         url: &'a str,
         data: &'a Value,
     ) -> BoxFuture<'a, Result<(), String>>;
+
+    /// [`send`](FinishNotifier::send) with the W3C `traceparent` the request should carry
+    /// (the invocation's trace; `None`: none). The default ignores it.
+    fn send_traced<'a>(
+        &'a self,
+        trace_id: &'a str,
+        url: &'a str,
+        data: &'a Value,
+        traceparent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        let _ = traceparent;
+        self.send(trace_id, url, data)
+    }
 }
 
 /// Python truthiness of a JSON value.

@@ -3,12 +3,13 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 
-use bk_plugin_core::{BoxFuture, State};
+use bk_plugin_core::{BoxFuture, Cancellation, State};
 use serde_json::Value;
 
 use super::{
-    Claim, Counts, Delivery, LeaseRequest, Notification, PushOutcome, QueuedCallback,
-    ScheduleRecord, Store, StoreResult, Transition,
+    Claim, Counts, Delivery, Inspection, LeaseRequest, NewNotification, Notification,
+    PendingNotification, PushOutcome, QueuedCallback, ScheduleFilter, ScheduleRecord, Store,
+    StoreResult, Transition,
 };
 use crate::clock::Timestamp;
 
@@ -16,6 +17,8 @@ use crate::clock::Timestamp;
 struct Row {
     record: ScheduleRecord,
     lease: Option<(i64, Timestamp)>,
+    /// Who took the lease (kept after it ends; read only with `lease`).
+    lease_owner: String,
     inbox: VecDeque<QueuedCallback>,
 }
 
@@ -30,13 +33,30 @@ impl Row {
         }
         match self.record.state {
             State::Poll => self.record.next_run_at.is_some_and(|t| t <= now),
-            State::Callback => !self.inbox.is_empty(),
+            // A queued callback, or the wait's deadline passed.
+            State::Callback => {
+                !self.inbox.is_empty() || self.record.next_run_at.is_some_and(|t| t <= now)
+            }
             _ => false,
         }
     }
 
-    fn claim(&mut self, lease: LeaseRequest<'_>) -> Claim {
+    fn take_lease(&mut self, lease: LeaseRequest<'_>) {
         self.lease = Some((lease.id, lease.until));
+        self.lease_owner = lease.owner.to_owned();
+    }
+
+    fn new(record: ScheduleRecord) -> Row {
+        Row {
+            record,
+            lease: None,
+            lease_owner: String::new(),
+            inbox: VecDeque::new(),
+        }
+    }
+
+    fn claim(&mut self, lease: LeaseRequest<'_>) -> Claim {
+        self.take_lease(lease);
         Claim {
             record: self.record.clone(),
             lease_id: lease.id,
@@ -50,7 +70,7 @@ impl Row {
 }
 
 #[derive(Debug)]
-struct PendingNotification {
+struct Queued {
     n: Notification,
     due_at: Timestamp,
     lease_until: Option<Timestamp>,
@@ -59,9 +79,30 @@ struct PendingNotification {
 #[derive(Debug, Default)]
 struct Inner {
     rows: HashMap<String, Row>,
-    notifications: BTreeMap<i64, PendingNotification>,
+    notifications: BTreeMap<i64, Queued>,
     seq: i64,
     settings: HashMap<String, String>,
+}
+
+impl Inner {
+    fn enqueue(&mut self, trace_id: &str, n: NewNotification) {
+        self.seq += 1;
+        let id = self.seq;
+        let due_at = n.due_at;
+        let n = Notification {
+            id,
+            trace_id: trace_id.to_owned(),
+            url: n.url,
+            data: n.data,
+            attempts: 0,
+        };
+        let queued = Queued {
+            n,
+            due_at,
+            lease_until: None,
+        };
+        self.notifications.insert(id, queued);
+    }
 }
 
 /// A [`Store`] in memory: nothing survives the process. For tests and the testing harness.
@@ -109,14 +150,7 @@ impl Store for MemoryStore {
                     record.trace_id
                 )));
             }
-            inner.rows.insert(
-                record.trace_id.clone(),
-                Row {
-                    record,
-                    lease: None,
-                    inbox: VecDeque::new(),
-                },
-            );
+            inner.rows.insert(record.trace_id.clone(), Row::new(record));
             Ok(())
         }))
     }
@@ -129,14 +163,7 @@ impl Store for MemoryStore {
                     if inner.rows.contains_key(&record.trace_id) {
                         return false;
                     }
-                    inner.rows.insert(
-                        record.trace_id.clone(),
-                        Row {
-                            record,
-                            lease: None,
-                            inbox: VecDeque::new(),
-                        },
-                    );
+                    inner.rows.insert(record.trace_id.clone(), Row::new(record));
                     true
                 })
                 .collect()
@@ -223,7 +250,11 @@ impl Store for MemoryStore {
             r.invoke_count = t.invoke_count;
             r.err = t.err;
             r.finish_at = t.finish_at;
-            r.next_run_at = t.next_run_at;
+            // A cancelled row that stays waiting is due at once.
+            r.next_run_at = match (&r.cancel, t.finish_at) {
+                (Some(_), None) => Some(r.created_at),
+                _ => t.next_run_at,
+            };
             if let Some(seq) = t.consumed_callback {
                 row.inbox.retain(|c| c.seq != seq);
             }
@@ -231,24 +262,42 @@ impl Store for MemoryStore {
                 row.inbox.clear();
             }
             if let Some(n) = t.notification {
-                inner.seq += 1;
-                let id = inner.seq;
-                inner.notifications.insert(
-                    id,
-                    PendingNotification {
-                        n: Notification {
-                            id,
-                            trace_id: trace_id.to_owned(),
-                            url: n.url,
-                            data: n.data,
-                            attempts: 0,
-                        },
-                        due_at: n.due_at,
-                        lease_until: None,
-                    },
-                );
+                inner.enqueue(trace_id, n);
             }
             true
+        })))
+    }
+
+    fn request_cancel<'a>(
+        &'a self,
+        trace_id: &'a str,
+        cancel: &'a Cancellation,
+    ) -> BoxFuture<'a, StoreResult<Option<ScheduleRecord>>> {
+        ready(Ok(self.with(|inner| {
+            let row = inner.rows.get_mut(trace_id)?;
+            let r = &mut row.record;
+            if r.finish_at.is_none() && matches!(r.state, State::Poll | State::Callback) {
+                r.cancel.get_or_insert_with(|| cancel.clone());
+                r.next_run_at = Some(r.created_at);
+            }
+            Some(r.clone())
+        })))
+    }
+
+    fn lease_one<'a>(
+        &'a self,
+        trace_id: &'a str,
+        now: Timestamp,
+        lease: LeaseRequest<'a>,
+    ) -> BoxFuture<'a, StoreResult<Option<ScheduleRecord>>> {
+        ready(Ok(self.with(|inner| {
+            let row = inner.rows.get_mut(trace_id)?;
+            let waiting = matches!(row.record.state, State::Poll | State::Callback);
+            if row.record.finish_at.is_some() || !waiting || !row.is_free(now) {
+                return None;
+            }
+            row.take_lease(lease);
+            Some(row.record.clone())
         })))
     }
 
@@ -282,6 +331,63 @@ impl Store for MemoryStore {
         })))
     }
 
+    fn list<'a>(
+        &'a self,
+        filter: &'a ScheduleFilter,
+    ) -> BoxFuture<'a, StoreResult<Vec<ScheduleRecord>>> {
+        ready(Ok(self.with(|inner| {
+            let mut rows: Vec<ScheduleRecord> = inner
+                .rows
+                .values()
+                .map(|r| &r.record)
+                .filter(|r| filter.matches(r))
+                .cloned()
+                .collect();
+            rows.sort_by(|a, b| (b.created_at, &a.trace_id).cmp(&(a.created_at, &b.trace_id)));
+            rows.truncate(filter.limit);
+            rows
+        })))
+    }
+
+    fn inspect<'a>(&'a self, trace_id: &'a str) -> BoxFuture<'a, StoreResult<Option<Inspection>>> {
+        ready(Ok(self.with(|inner| {
+            let row = inner.rows.get(trace_id)?;
+            let notifications = inner
+                .notifications
+                .values()
+                .filter(|q| q.n.trace_id == trace_id)
+                .map(|q| PendingNotification::new(q.n.id, q.n.url.clone(), q.n.attempts, q.due_at))
+                .collect();
+            let lease = row.lease.map(|(_, until)| (row.lease_owner.clone(), until));
+            let inbox = row.inbox.iter().cloned().collect();
+            Some(Inspection::new(row.record.clone()).with(lease, inbox, notifications))
+        })))
+    }
+
+    fn renotify<'a>(
+        &'a self,
+        trace_id: &'a str,
+        notification: NewNotification,
+    ) -> BoxFuture<'a, StoreResult<bool>> {
+        ready(Ok(self.with(|inner| {
+            let mut pending = false;
+            for q in inner
+                .notifications
+                .values_mut()
+                .filter(|q| q.n.trace_id == trace_id)
+            {
+                q.n.attempts = 0;
+                q.due_at = notification.due_at;
+                q.lease_until = None;
+                pending = true;
+            }
+            if !pending {
+                inner.enqueue(trace_id, notification);
+            }
+            !pending
+        })))
+    }
+
     fn next_due(&self) -> BoxFuture<'_, StoreResult<Option<Timestamp>>> {
         ready(Ok(self.with(|inner| {
             inner
@@ -292,6 +398,7 @@ impl Store for MemoryStore {
                     let due = match r.record.state {
                         State::Poll => r.record.next_run_at,
                         State::Callback if !r.inbox.is_empty() => Some(Timestamp::from_millis(0)),
+                        State::Callback => r.record.next_run_at,
                         _ => None,
                     }?;
                     Some(match r.lease {
@@ -386,6 +493,18 @@ impl Store for MemoryStore {
                 }
             }
             c
+        })))
+    }
+
+    fn waiting_versions(&self) -> BoxFuture<'_, StoreResult<Vec<(String, u64)>>> {
+        ready(Ok(self.with(|inner| {
+            let mut versions = std::collections::BTreeMap::<String, u64>::new();
+            for r in inner.rows.values().map(|r| &r.record).filter(|r| {
+                r.finish_at.is_none() && matches!(r.state, State::Poll | State::Callback)
+            }) {
+                *versions.entry(r.plugin_version.clone()).or_default() += 1;
+            }
+            versions.into_iter().collect()
         })))
     }
 

@@ -7,23 +7,30 @@
 //! expired lease lets any worker claim the row again. Nothing relies on process-local locks,
 //! so several processes can share one store.
 
+mod inspect;
 mod memory;
 
 use std::fmt;
 
 use bk_plugin_core::BoxFuture;
-use bk_plugin_core::State;
+use bk_plugin_core::{Cancellation, State};
 use serde_json::{Map, Value};
 
+pub use inspect::{Inspection, PendingNotification, ScheduleFilter};
 pub use memory::MemoryStore;
 
 use crate::clock::Timestamp;
 
 /// A store error (I/O, database, corrupt row).
+///
+/// [`is_unavailable`](StoreError::is_unavailable) tells an outage (the database or its disk
+/// cannot be reached or written: retrying later succeeds) from an error of one statement or
+/// row (retrying gives the same error).
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct StoreError {
     message: String,
+    unavailable: bool,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -33,6 +40,7 @@ impl StoreError {
     pub fn new(message: impl Into<String>) -> Self {
         StoreError {
             message: message.into(),
+            unavailable: false,
             source: None,
         }
     }
@@ -45,8 +53,22 @@ impl StoreError {
         let message = format!("{}: {source}", message.into());
         StoreError {
             message,
+            unavailable: false,
             source: Some(Box::new(source)),
         }
+    }
+
+    /// Marks the error as an outage of the store (see
+    /// [`is_unavailable`](StoreError::is_unavailable)).
+    pub fn unavailable(mut self) -> Self {
+        self.unavailable = true;
+        self
+    }
+
+    /// Whether the store itself is unavailable (connection refused or lost, no answer in
+    /// time, disk full or read-only) rather than this one operation failing.
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable
     }
 }
 
@@ -79,8 +101,15 @@ pub struct ScheduleRecord {
     pub created_at: Timestamp,
     /// When it reached SUCCESS or FAIL.
     pub finish_at: Option<Timestamp>,
-    /// When the next poll is due (POLL only).
+    /// When the row is next due: the next poll of a POLL row, the deadline of a CALLBACK row
+    /// (`None`: none).
     pub next_run_at: Option<Timestamp>,
+    /// A cancellation requested for this waiting row ([`Store::request_cancel`]): the next
+    /// run of the row is the plugin's `on_cancel`, which ends it as FAIL.
+    pub cancel: Option<Cancellation>,
+    /// The W3C `traceparent` of the invoke's span (the caller's trace, continued): resumes,
+    /// callbacks and the finish notification join that trace. `None`: no trace context.
+    pub traceparent: Option<String>,
 }
 
 impl ScheduleRecord {
@@ -108,6 +137,8 @@ impl ScheduleRecord {
             created_at,
             finish_at: None,
             next_run_at: None,
+            cancel: None,
+            traceparent: None,
         }
     }
 
@@ -378,7 +409,9 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// row; `false` (nothing written) otherwise. In the same transaction: consumes the inbox
     /// entry, drops the rest of the inbox unless the new state is CALLBACK (the Python
     /// framework drops callbacks that find the schedule in another state), and enqueues the
-    /// notification.
+    /// notification. A row with a cancellation ([`request_cancel`](Store::request_cancel))
+    /// that stays waiting is due at once (`next_run_at` = `created_at`), whatever the
+    /// transition says.
     fn complete<'a>(
         &'a self,
         trace_id: &'a str,
@@ -414,6 +447,48 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
         now: Timestamp,
     ) -> BoxFuture<'a, StoreResult<PushOutcome>>;
 
+    /// Records `cancel` on the row of `trace_id` if it is waiting (POLL or CALLBACK), unless
+    /// a cancellation is already recorded (the first one stands), and makes the row due at
+    /// once (`next_run_at` = `created_at`). A transition written for a row with a cancellation
+    /// keeps it due (see [`complete`](Store::complete)), so a step running meanwhile is
+    /// followed at once by the cancellation. Answers the row as it is afterwards (`None`: no
+    /// row); a finished row is left as it is.
+    fn request_cancel<'a>(
+        &'a self,
+        trace_id: &'a str,
+        cancel: &'a Cancellation,
+    ) -> BoxFuture<'a, StoreResult<Option<ScheduleRecord>>>;
+
+    /// Leases the row of `trace_id` if it is waiting (POLL or CALLBACK, due or not) and not
+    /// leased by anyone else (no lease, or one expired before `now`); answers it as leased
+    /// (`None`: finished, leased, or no row). For work on one chosen row: a cancellation, an
+    /// operator's command. Complete it with [`complete`](Store::complete) as a claim.
+    fn lease_one<'a>(
+        &'a self,
+        trace_id: &'a str,
+        now: Timestamp,
+        lease: LeaseRequest<'a>,
+    ) -> BoxFuture<'a, StoreResult<Option<ScheduleRecord>>>;
+
+    /// The rows `filter` matches ([`ScheduleFilter::matches`]), newest `created_at` first
+    /// (ties by trace id), at most `filter.limit`. A plain read: safe beside running workers.
+    fn list<'a>(
+        &'a self,
+        filter: &'a ScheduleFilter,
+    ) -> BoxFuture<'a, StoreResult<Vec<ScheduleRecord>>>;
+
+    /// The row of `trace_id` with its lease, inbox and pending notifications (`None`: no row).
+    fn inspect<'a>(&'a self, trace_id: &'a str) -> BoxFuture<'a, StoreResult<Option<Inspection>>>;
+
+    /// Makes the finish notification of `trace_id` due at `notification.due_at` again: a
+    /// pending one starts over (no attempts made); when none is pending (delivered, or given
+    /// up), `notification` is enqueued. `true` when it enqueued one.
+    fn renotify<'a>(
+        &'a self,
+        trace_id: &'a str,
+        notification: NewNotification,
+    ) -> BoxFuture<'a, StoreResult<bool>>;
+
     /// The earliest time a row may become due (`None`: nothing pending). Leased rows count at
     /// their lease expiry.
     fn next_due(&self) -> BoxFuture<'_, StoreResult<Option<Timestamp>>>;
@@ -439,6 +514,12 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 
     /// Row counts.
     fn counts(&self) -> BoxFuture<'_, StoreResult<Counts>>;
+
+    /// The versions that unfinished invocations wait on (rows in POLL or CALLBACK with no
+    /// `finish_at`), each with how many, ordered by version text. The HTTP runtime checks them
+    /// at startup against the versions it serves: a version removed from the binary would
+    /// fail its waiting invocations at their next resume.
+    fn waiting_versions(&self) -> BoxFuture<'_, StoreResult<Vec<(String, u64)>>>;
 
     /// The value of the setting `name`, if set: small values the runtime keeps beside the
     /// schedules so every process of the app sees them (the gateway's public key, the hash

@@ -2,12 +2,15 @@
 //! imports (`x-bk-apigateway-resource` per operation), as the Python framework's
 //! `support-files/resources.yaml` defines them — for the route areas this binary serves.
 //!
-//! The Python framework registers seven resources; five are served here: `callback`, `invoke`,
-//! `schedule`, `plugin_api` and `plugin_api_dispatch`. Its DRF areas `/bk_plugin/openapi/` and
-//! `/bk_plugin/private/` do not exist in a kit binary, so they are not registered (a sync
-//! with `delete` removes them from a gateway a Python version of the plugin synced before).
+//! All seven of the Python framework's resources: `callback`, `invoke`, `schedule`,
+//! `plugin_api_dispatch`, and the author's areas `plugin_api`, `plugin_openapi` and
+//! `plugin_private` (registered, as in Python, whether or not the plugin mounts routes there:
+//! an area without routes answers 404). The areas' `authConfig` is the verification their gate
+//! enforces (`routes/areas.rs`).
 
 use serde_json::{Value, json};
+
+use crate::routes::areas::Area;
 
 /// One gateway resource.
 struct Resource {
@@ -79,7 +82,33 @@ const RESOURCES: &[Resource] = &[
         summary: "插件自定义API",
         description: "插件自定义 API 入口，支持子路径匹配",
         description_en: "Plugin custom API entry",
-        auth: (true, false, None),
+        auth: area_auth(Area::PluginApi, None),
+        body: None,
+        param: None,
+    },
+    Resource {
+        operation_id: "plugin_openapi",
+        method: "any",
+        front_path: "/bk_plugin/openapi/",
+        backend_path: "/openapi/",
+        match_subpath: true,
+        summary: "插件开放API",
+        description: "插件开放 API 入口，支持子路径匹配",
+        description_en: "Plugin open API entry",
+        auth: area_auth(Area::OpenApi, None),
+        body: None,
+        param: None,
+    },
+    Resource {
+        operation_id: "plugin_private",
+        method: "any",
+        front_path: "/bk_plugin/private/",
+        backend_path: "/private/",
+        match_subpath: true,
+        summary: "插件私有API",
+        description: "插件私有 API 入口，支持子路径匹配",
+        description_en: "Plugin private API entry",
+        auth: area_auth(Area::Private, Some(false)),
         body: None,
         param: None,
     },
@@ -97,6 +126,13 @@ const RESOURCES: &[Resource] = &[
         param: None,
     },
 ];
+
+/// An area's `authConfig`: its gate's verification, and `resourcePermissionRequired` as the
+/// Python definition gives it.
+const fn area_auth(area: Area, permission: Option<bool>) -> (bool, bool, Option<bool>) {
+    let need = area.requires();
+    (need.user, need.app, permission)
+}
 
 fn operation(r: &Resource, sub_path: bool) -> Value {
     let prefix = if sub_path {
@@ -236,12 +272,25 @@ mod tests {
             path(&sub, "/bk_plugin/plugin_api/", "x-bk-apigateway-method-any"),
             "/{env.api_sub_path}/bk_plugin/plugin_api/"
         );
-        assert_eq!(plain["paths"].as_object().unwrap().len(), 5);
+        assert_eq!(plain["paths"].as_object().unwrap().len(), 7);
         let auth = &plain["paths"]["/bk_plugin/plugin_api/"]["x-bk-apigateway-method-any"]["x-bk-apigateway-resource"]
             ["authConfig"];
         assert_eq!(
             auth,
             &json!({"userVerifiedRequired": true, "appVerifiedRequired": false})
+        );
+        let auth = |front: &str| {
+            plain["paths"][front]["x-bk-apigateway-method-any"]["x-bk-apigateway-resource"]
+                ["authConfig"]
+                .clone()
+        };
+        assert_eq!(
+            auth("/bk_plugin/openapi/"),
+            json!({"userVerifiedRequired": false, "appVerifiedRequired": true})
+        );
+        assert_eq!(
+            auth("/bk_plugin/private/"),
+            json!({"userVerifiedRequired": true, "appVerifiedRequired": true, "resourcePermissionRequired": false})
         );
     }
 }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::require_gateway;
 use crate::app_state::AppState;
 use crate::auth::Caller;
+use crate::trace_context::TraceContext;
 use crate::{body, reply};
 
 fn answer(status: StatusCode, result: bool, message: &str) -> Response {
@@ -20,6 +21,7 @@ pub(crate) async fn callback(
     State(state): State<AppState>,
     Path(token): Path<String>,
     Extension(caller): Extension<Caller>,
+    Extension(trace): Extension<TraceContext>,
     headers: HeaderMap,
     req_body: Body,
 ) -> Response {
@@ -46,7 +48,10 @@ pub(crate) async fn callback(
     let Ok(data) = serde_json::from_slice::<Value>(&bytes) else {
         return answer(StatusCode::BAD_REQUEST, false, "invalid request body");
     };
-    match engine.deliver_callback(&trace_id, &callback_id, data).await {
+    match engine
+        .deliver_callback_traced(&trace_id, &callback_id, data, trace.traceparent())
+        .await
+    {
         Ok(()) => {
             tracing::info!(trace_id = %trace_id, callback_id = %callback_id, "callback accepted");
             answer(StatusCode::OK, true, "callback success")
@@ -54,14 +59,7 @@ pub(crate) async fn callback(
         Err(CallbackError::Store(e)) => {
             let id = bk_plugin_engine::new_id();
             tracing::error!(trace_id = %trace_id, answer_trace_id = id, error = %e, "callback: the store failed");
-            answer(
-                StatusCode::SERVICE_UNAVAILABLE,
-                false,
-                &format!(
-                    "callback fail,unknown error,exception:{} ({id})",
-                    reply::STORE_FAILED
-                ),
-            )
+            reply::store_unavailable(&id)
         }
         Err(e @ CallbackError::NotConfigured) => {
             answer(StatusCode::SERVICE_UNAVAILABLE, false, &e.to_string())

@@ -9,102 +9,79 @@ use bk_plugin_engine::new_id;
 use serde_json::{Map, Value, json};
 use tower::ServiceExt;
 
-use super::{require_gateway, require_scope};
+use super::dispatch_request::DispatchRequest;
+use super::require_scoped_caller;
 use crate::app_state::AppState;
 use crate::auth::Caller;
-use crate::{body, reply};
+use crate::trace_context::TraceContext;
+use crate::{body, multipart, reply};
 
-const PREFIX: &str = "/bk_plugin/plugin_api/";
+/// Before multer's message, for a multipart body that does not parse.
+const MALFORMED_FORM: &str = "multipart form parse error - ";
 
 pub(crate) async fn dispatch(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    Extension(trace): Extension<TraceContext>,
     headers: HeaderMap,
     req_body: Body,
 ) -> Response {
-    if let Err(r) = require_gateway(&state, &caller) {
-        return r;
-    }
-    if let Err(r) = require_scope(&state, &caller, &headers) {
+    if let Err(r) = require_scoped_caller(&state, &caller, &headers) {
         return r;
     }
     let trace_id = new_id();
-    let bad = |msg: String| {
+    let bad = |msg: &str| {
         reply::failure(
             StatusCode::BAD_REQUEST,
             &format!("输入不合法: {msg}"),
             Some(&trace_id),
         )
     };
-    let bytes = match body::read(req_body, &state.config, Some(&trace_id)).await {
+    let upload = multipart::is_form_data(&headers);
+    let limit = if upload {
+        state.config.upload_limit
+    } else {
+        state.config.body_limit
+    };
+    let bytes = match body::read_within(req_body, limit, &state.config, Some(&trace_id)).await {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let Ok(Value::Object(req)) = serde_json::from_slice::<Value>(&bytes) else {
-        return bad("body must be a JSON object".into());
-    };
-    let s = |k: &str| req.get(k).and_then(Value::as_str);
-    let Some(url) = s("url").filter(|u| u.starts_with(PREFIX)) else {
-        return bad(format!("url must start with {PREFIX}"));
-    };
-    let method = match s("method").map(str::to_ascii_uppercase).as_deref() {
-        Some("GET") => Method::GET,
-        Some("POST") => Method::POST,
-        _ => return bad("method must be GET or POST".into()),
-    };
-    let Some(username) = s("username") else {
-        return bad("username is required".into());
-    };
-    let mut data = match req.get("data") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(m)) => m.clone(),
-        Some(_) => return bad("data must be an object".into()),
-    };
-    if let Some(dumped) = s("dumped_data") {
-        match serde_json::from_str::<Value>(dumped) {
-            Ok(Value::Object(m)) => data.extend(m),
-            _ => return bad("dumped_data must be a JSON object string".into()),
+    let parsed = if upload {
+        match multipart::parse(&headers, bytes).await {
+            Ok(form) => DispatchRequest::from_form(form),
+            Err(e) => return bad(&format!("{MALFORMED_FORM}{e}")),
         }
-    }
-    // The author's routes are mounted under /bk_plugin/plugin_api.
-    let path = &url["/bk_plugin/plugin_api".len()..];
-    let (path, query) = path.split_once('?').unwrap_or((path, ""));
-    let (uri, inner_body) = if method == Method::GET {
-        let q = if data.is_empty() {
-            query.to_owned()
-        } else {
-            urlencode(&data)
-        };
-        let uri = if q.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{path}?{q}")
-        };
-        (uri, Body::empty())
     } else {
-        let uri = if query.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{path}?{query}")
-        };
-        (
-            uri,
-            Body::from(serde_json::to_vec(&data).unwrap_or_default()),
-        )
+        DispatchRequest::from_json(&bytes)
     };
-    let mut inner = Request::builder().method(method).uri(&uri);
+    let req = match parsed {
+        Ok(r) => r,
+        Err(msg) => return bad(msg),
+    };
+    let url = req.url.as_str();
+    let (content_type, inner_body) = inner_body(&req);
+    let mut inner = Request::builder()
+        .method(req.method.clone())
+        .uri(inner_uri(&req));
     for (name, value) in &headers {
         let n = name.as_str();
         if n.starts_with("bk-plugin") || n.starts_with("bk_plugin") || n == "x-bkapi-jwt" {
             inner = inner.header(name, value);
         }
     }
-    inner = inner.header("content-type", "application/json");
+    inner = inner.header("content-type", content_type);
     let Ok(mut inner) = inner.body(inner_body) else {
-        return bad(format!("url {url} is not a valid URI"));
+        return bad(&format!("url {url} is not a valid URI"));
     };
-    inner.extensions_mut().insert(caller.acting_for(username));
-    let resp = match state.plugin_api.clone().oneshot(inner).await {
+    inner
+        .extensions_mut()
+        .insert(caller.acting_for(&req.username));
+    // The handler sees the caller's trace context as a direct call would: in its headers and
+    // as `Extension<TraceContext>`.
+    trace.apply(inner.headers_mut());
+    inner.extensions_mut().insert(trace);
+    let resp = match state.dispatch_target.clone().oneshot(inner).await {
         Ok(r) => r,
         Err(e) => match e {},
     };
@@ -152,6 +129,42 @@ pub(crate) async fn dispatch(
             Some(&trace_id),
         ),
     }
+}
+
+/// The inner request's path and query: the url after `/bk_plugin/plugin_api` (where the
+/// author's routes are mounted); for a GET with `data`, `data` as the query instead of the
+/// url's.
+fn inner_uri(req: &DispatchRequest) -> String {
+    let path = &req.url["/bk_plugin/plugin_api".len()..];
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let query = if req.method == Method::GET && !req.data.is_empty() {
+        urlencode(&req.data)
+    } else {
+        query.to_owned()
+    };
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+/// The inner request's `Content-Type` and body. With files: a multipart body of the files,
+/// after `data` as text fields for a POST (a GET has `data` in its query), as the Python view's
+/// `RequestFactory` request with `FILES`. Without: `data` as JSON for a POST, nothing for a GET.
+fn inner_body(req: &DispatchRequest) -> (String, Body) {
+    let post = req.method == Method::POST;
+    if !req.files.is_empty() {
+        let fields = if post { req.data_fields() } else { Vec::new() };
+        let (content_type, body) = multipart::encode(&fields, &req.files);
+        return (content_type, Body::from(body));
+    }
+    let body = if post {
+        Body::from(serde_json::to_vec(&req.data).unwrap_or_default())
+    } else {
+        Body::empty()
+    };
+    ("application/json".to_owned(), body)
 }
 
 fn urlencode(data: &Map<String, Value>) -> String {

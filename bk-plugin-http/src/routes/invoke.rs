@@ -4,25 +4,24 @@ use axum::body::Body;
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use bk_plugin_engine::new_id;
+use bk_plugin_engine::{InvokeError, new_id};
 use serde_json::{Map, Value, json};
 
-use super::{english, require_gateway, require_scope};
+use super::{english, require_scoped_caller};
 use crate::app_state::AppState;
 use crate::auth::Caller;
+use crate::trace_context::TraceContext;
 use crate::{body, reply};
 
 pub(crate) async fn invoke(
     State(state): State<AppState>,
     Path(version): Path<String>,
     Extension(caller): Extension<Caller>,
+    Extension(trace): Extension<TraceContext>,
     headers: HeaderMap,
     req_body: Body,
 ) -> Response {
-    if let Err(r) = require_gateway(&state, &caller) {
-        return r;
-    }
-    if let Err(r) = require_scope(&state, &caller, &headers) {
+    if let Err(r) = require_scoped_caller(&state, &caller, &headers) {
         return r;
     }
     if state.engine.registry().get(&version).is_none() {
@@ -43,7 +42,13 @@ pub(crate) async fn invoke(
     let started = std::time::Instant::now();
     match state
         .engine
-        .invoke_with_id(trace_id.clone(), &version, inputs, context)
+        .invoke_traced(
+            trace_id.clone(),
+            &version,
+            inputs,
+            context,
+            trace.traceparent(),
+        )
         .await
     {
         Ok(done) => {
@@ -58,6 +63,10 @@ pub(crate) async fn invoke(
                     "trace_id": trace_id,
                 }),
             )
+        }
+        Err(InvokeError::StoreUnavailable(e)) => {
+            tracing::error!(trace_id, error = %e, "invoke refused: the schedule store is unavailable");
+            reply::store_unavailable(&trace_id)
         }
         // Unregistered between the check and here: impossible, registries are fixed.
         Err(_) => reply::not_found_empty(),

@@ -1,16 +1,21 @@
 //! The endpoints under `/bk_plugin/`, each in its own file, and the shared checks.
 
+pub(crate) mod areas;
 pub(crate) mod callback;
+pub(crate) mod cancel;
 pub(crate) mod detail;
 pub(crate) mod diff;
 pub(crate) mod dispatch;
+pub(crate) mod dispatch_request;
 pub(crate) mod invoke;
 pub(crate) mod logs;
 pub(crate) mod meta;
 pub(crate) mod schedule;
+pub(crate) mod schedules;
+pub(crate) mod versions;
 
 use axum::Router;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::MethodRouter;
 
@@ -55,15 +60,19 @@ pub(crate) fn require_scope(
     ) {
         Ok(())
     } else {
-        Err(reply::detail(
-            StatusCode::FORBIDDEN,
-            if english(headers) {
-                "You do not have permission to perform this action."
-            } else {
-                "您没有执行该操作的权限。"
-            },
-        ))
+        Err(reply::permission_denied(english(headers)))
     }
+}
+
+/// The checks of the gateway-only, scoped routes (invoke, cancel, dispatch), in the order of
+/// docs/protocol.md: the gateway JWT ([`require_gateway`]), then [`require_scope`].
+pub(crate) fn require_scoped_caller(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+) -> Result<(), Response> {
+    require_gateway(state, caller)?;
+    require_scope(state, caller, headers)
 }
 
 /// DRF localises its messages from `Accept-Language` (default zh-hans).

@@ -1,13 +1,28 @@
-//! `GET schedule/{trace_id}`: the stored state of an invocation (always HTTP 200).
+//! `GET schedule/{trace_id}`: the stored state of an invocation (HTTP 200; 503 while the
+//! store is unavailable).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use bk_plugin_engine::new_id;
-use serde_json::json;
+use bk_plugin_engine::store::ScheduleRecord;
+use serde_json::{Value, json};
 
 use crate::app_state::AppState;
 use crate::{reply, time};
+
+/// The `data` of a `schedule` answer (and of `cancel`'s).
+pub(crate) fn data(r: &ScheduleRecord) -> Value {
+    json!({
+        "trace_id": r.trace_id,
+        "plugin_version": r.plugin_version,
+        "state": r.state.code(),
+        "outputs": r.outputs,
+        "err": r.err,
+        "created_at": time::shanghai(r.created_at),
+        "finish_at": r.finish_at.map(time::shanghai).unwrap_or_default(),
+    })
+}
 
 pub(crate) async fn schedule(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let trace_id = new_id();
@@ -16,15 +31,7 @@ pub(crate) async fn schedule(State(state): State<AppState>, Path(id): Path<Strin
             StatusCode::OK,
             &json!({
                 "result": true,
-                "data": {
-                    "trace_id": r.trace_id,
-                    "plugin_version": r.plugin_version,
-                    "state": r.state.code(),
-                    "outputs": r.outputs,
-                    "err": r.err,
-                    "created_at": time::shanghai(r.created_at),
-                    "finish_at": r.finish_at.map(time::shanghai).unwrap_or_default(),
-                },
+                "data": data(&r),
                 "trace_id": trace_id,
                 "message": "",
             }),
@@ -36,14 +43,7 @@ pub(crate) async fn schedule(State(state): State<AppState>, Path(id): Path<Strin
         ),
         Err(e) => {
             tracing::error!(trace_id, schedule = id, error = %e, "reading a schedule failed");
-            reply::failure(
-                StatusCode::OK,
-                &format!(
-                    "outputs fetch with trace_id {id} error: {}",
-                    reply::STORE_FAILED
-                ),
-                Some(&trace_id),
-            )
+            reply::store_unavailable(&trace_id)
         }
     }
 }

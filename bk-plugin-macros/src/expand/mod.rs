@@ -1,5 +1,6 @@
 //! Token generation. Functions here assume validated input.
 
+pub(crate) mod choice;
 pub(crate) mod model;
 pub(crate) mod plugin;
 

@@ -19,7 +19,7 @@ pub(crate) fn derive(input: TokenStream, role: Role) -> TokenStream {
     let cx = Ctxt::new();
     let model = Model::from_ast(&cx, &input, role);
     if let Some(model) = &model {
-        valid::model(&cx, model);
+        valid::model(&cx, model, role);
     }
     match (cx.finish(), model) {
         (Ok(()), Some(model)) => generate(&model, role),
@@ -62,6 +62,9 @@ fn generate(model: &Model<'_>, role: Role) -> TokenStream {
         let fdesc = opt_str(field.description.as_deref());
         let local = format_ident!("__field{}", i);
         let ops = format_ident!("__bk_field_ops_{}", i);
+        let (constraint_items, constraints) =
+            crate::constraints::expand(&p, ty, i, &field.constraints);
+        tables.push(constraint_items);
 
         // The only place that requires `#ty: FieldType`: an unsupported type gives one error,
         // on the field's type. Everything below goes through this table.
@@ -92,16 +95,21 @@ fn generate(model: &Model<'_>, role: Role) -> TokenStream {
             }
         };
 
+        let form = field
+            .form
+            .as_ref()
+            .map(|form| crate::form::expand(&p, key, form));
         describe.push(quote! {
             schema.field_with(&#ops, #p::FieldDoc {
                 key: #key,
                 title: #title,
                 explicit_title: #explicit_title,
                 description: #fdesc,
-            }, #default);
+            }, #default, #constraints);
+            #form
         });
         reads.push(quote! {
-            let #local = (#ops.read)(validator, object, #key, #default);
+            let #local = (#ops.read)(validator, object, #key, #default, #constraints);
         });
         inits.push(quote!(#member: #local?));
         writes.push(quote! {
@@ -153,6 +161,8 @@ fn generate(model: &Model<'_>, role: Role) -> TokenStream {
                 #p::Value::Object(<Self as #p::Model>::to_object(self))
             }
         }
+
+        #p::impl_json_schema!(#ident);
 
         #role_impl
     })

@@ -8,7 +8,7 @@ use crate::ast::PluginItem;
 use crate::attr::PluginArgs;
 use crate::ctxt::Ctxt;
 use crate::expand::{krate, wrap_in_const};
-use crate::{fallback, valid};
+use crate::{fallback, valid, version};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let input: DeriveInput = match syn::parse2(item.clone()) {
@@ -27,7 +27,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = PluginArgs::parse(&cx, args);
     let plugin = PluginItem::from_ast(&cx, &input, args);
     let version = match &plugin.args.version {
-        Some(lit) => valid::version(&cx, lit),
+        Some(lit) => version::version(&cx, lit),
         None if plugin.args.version_given => None, // its bad value is already reported
         None => {
             cx.error_spanned_by(
@@ -39,9 +39,18 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let form = version
         .as_ref()
-        .and_then(|v| valid::form_path(&cx, &plugin, &v.to_string()));
+        .and(plugin.args.version.as_ref())
+        .and_then(|lit| valid::form_path(&cx, &plugin, &lit.value()));
+    let timeout = plugin
+        .args
+        .timeout
+        .as_ref()
+        .and_then(|lit| Some((valid::timeout(&cx, lit)?, lit.clone())));
+    if let Some(lit) = &plugin.args.deprecated {
+        valid::deprecated(&cx, lit);
+    }
     match (cx.finish(), version) {
-        (Ok(()), Some(version)) => generate(&input, &plugin, &version, form),
+        (Ok(()), Some(version)) => generate(&input, &plugin, &version, form, timeout),
         (Err(err), _) => {
             let compile_error = err.to_compile_error();
             let fallback = fallback::plugin(&input, &plugin);
@@ -56,6 +65,7 @@ fn generate(
     plugin: &PluginItem<'_>,
     version: &semver::Version,
     form: Option<std::path::PathBuf>,
+    timeout: Option<(u64, syn::LitStr)>,
 ) -> TokenStream {
     let krate = krate(plugin.args.krate.as_ref());
     let ident = plugin.ident;
@@ -71,6 +81,11 @@ fn generate(
         .enable_plugin_callback
         .as_ref()
         .is_some_and(syn::LitBool::value);
+    let cancellable = plugin
+        .args
+        .cancellable
+        .as_ref()
+        .is_some_and(syn::LitBool::value);
     let form = match form {
         Some(path) => {
             let path = path.to_string_lossy().into_owned();
@@ -79,11 +94,23 @@ fn generate(
         None => quote!(::core::option::Option::None),
     };
     let construct = construct(plugin, &krate);
+    let deprecated = plugin.args.deprecated.as_ref().map(|lit| {
+        quote! {
+            const DEPRECATED: ::core::option::Option<&'static str> =
+                ::core::option::Option::Some(#lit);
+        }
+    });
+    let timeout = timeout.map(|(secs, lit)| {
+        quote! {
+            const TIMEOUT: ::core::option::Option<#krate::__private::TimeLimit> =
+                ::core::option::Option::Some(#krate::__private::TimeLimit::__new(#secs, #lit));
+        }
+    });
 
     // One `#[macro_export]` macro per version, spanned at the version literal: two plugins with
     // the same version anywhere in one crate collide in the crate-root macro namespace (E0428),
     // and rustc points at both literals.
-    let guard = format_ident!("{}", valid::version_guard_name(version));
+    let guard = format_ident!("{}", version::guard_name(version));
     let guard_item = quote_spanned! {version_lit.span()=>
         #[doc(hidden)]
         #[allow(non_local_definitions)]
@@ -108,8 +135,11 @@ fn generate(
             const VERSION: &'static str = #version_lit;
             const DESC: &'static str = #desc;
             const ENABLE_PLUGIN_CALLBACK: bool = #enable_cb;
+            const CANCELLABLE: bool = #cancellable;
             const FORM: ::core::option::Option<&'static str> = #form;
             const TYPE_NAME: &'static str = ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident));
+            #timeout
+            #deprecated
             fn __construct() -> ::core::result::Result<Self, #krate::PluginError> {
                 #construct
             }

@@ -19,7 +19,8 @@ pub struct MySqlOptions {
     /// Most connections in the pool (default 10).
     pub max_connections: u32,
     /// How long to wait for a free connection, or for the server when connecting
-    /// (default 30 s).
+    /// (default 5 s: while the server is down, work waits this long before it is retried;
+    /// requests are answered sooner, see `EngineConfig::store_timeout`).
     pub acquire_timeout: Duration,
     /// A connection is closed after this long (default 3 min), and after
     /// [`idle_timeout`](Self::idle_timeout) unused (default 30 s): MySQL servers and the
@@ -34,7 +35,7 @@ impl Default for MySqlOptions {
     fn default() -> Self {
         MySqlOptions {
             max_connections: 10,
-            acquire_timeout: Duration::from_secs(30),
+            acquire_timeout: Duration::from_secs(5),
             max_lifetime: Duration::from_secs(180),
             idle_timeout: Duration::from_secs(30),
         }

@@ -15,10 +15,11 @@ pub(super) static INSERT_CALLBACK_IGNORE: Sql = Sql::new(
     "INSERT IGNORE INTO bk_plugin_callback (trace_id, callback_id, data, received_at) VALUES (?, ?, ?, ?)",
 );
 
-/// Due polls to claim: `?` now (twice), then the limit. SKIP LOCKED: rows another replica is
-/// claiming are skipped; the lease condition is checked on the newest committed row.
+/// Due polls, and waits for a callback whose deadline passed (`next_run_at`), to claim: `?`
+/// now (twice), then the limit. SKIP LOCKED: rows another replica is claiming are skipped; the
+/// lease condition is checked on the newest committed row.
 pub(super) const DUE_POLLS: &str = "SELECT trace_id FROM bk_plugin_schedule
-     WHERE state = 2 AND finish_at IS NULL AND next_run_at <= ?
+     WHERE state IN (2, 3) AND finish_at IS NULL AND next_run_at <= ?
        AND (lease_until IS NULL OR lease_until < ?)
      ORDER BY next_run_at LIMIT ?
      FOR UPDATE SKIP LOCKED";
@@ -69,7 +70,9 @@ const COMPLETE_MANY: [&str; 2] = [
     ") AS v ON s.trace_id = v.trace_id AND s.lease_id = v.lease_id
      SET s.state = v.state, s.storage = v.storage, s.outputs = v.outputs,
          s.invoke_count = v.invoke_count, s.err = v.err,
-         s.finish_at = v.finish_at, s.next_run_at = v.next_run_at,
+         s.finish_at = v.finish_at,
+         s.next_run_at = CASE WHEN s.cancel IS NULL OR v.finish_at IS NOT NULL
+                              THEN v.next_run_at ELSE s.created_at END,
          s.lease_id = NULL, s.lease_owner = NULL, s.lease_until = NULL",
 ];
 
@@ -86,6 +89,7 @@ pub(super) fn complete_many(rows: Vec<Vec<Param>>) -> QueryBuilder<'static, MySq
                 Param::Int(v) => b.push_bind(v),
                 Param::MaybeInt(v) => b.push_bind(v),
                 Param::Text(v) => b.push_bind(v),
+                Param::MaybeText(v) => b.push_bind(v),
             };
         }
         b.push(" AS SIGNED) AS next_run_at");

@@ -17,7 +17,8 @@ pub struct PostgresOptions {
     /// Most connections in the pool (default 10).
     pub max_connections: u32,
     /// How long to wait for a free connection, or for the server when connecting
-    /// (default 30 s).
+    /// (default 5 s: while the server is down, work waits this long before it is retried;
+    /// requests are answered sooner, see `EngineConfig::store_timeout`).
     pub acquire_timeout: Duration,
 }
 
@@ -25,7 +26,7 @@ impl Default for PostgresOptions {
     fn default() -> Self {
         PostgresOptions {
             max_connections: 10,
-            acquire_timeout: Duration::from_secs(30),
+            acquire_timeout: Duration::from_secs(5),
         }
     }
 }

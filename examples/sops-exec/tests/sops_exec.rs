@@ -12,6 +12,7 @@ use bk_plugin_kit::testing::{self, TestRunner};
 use bk_plugin_kit::{Callback, Invocation, State, registry};
 use sops_exec::v1_0_0::SopsExec;
 use sops_exec::v1_1_0::SopsCallbackExec;
+use sops_exec::v1_3_0::SopsTokenExec;
 
 fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
@@ -161,4 +162,83 @@ fn schema_lock_is_current() {
         registry(),
         concat!(env!("CARGO_MANIFEST_DIR"), "/plugin.lock.json"),
     );
+}
+
+/// Version 1.2.0: the priority is a select box (`enum` in its definition) and the task name
+/// and timeout are checked before `execute`, with pydantic's texts.
+#[test]
+fn prioritised_version_offers_choices_and_checks_constraints() {
+    let d = registry().detail("1.2.0").unwrap();
+    assert_eq!(
+        d["inputs"]["definitions"]["Priority"],
+        json!({"title": "Priority", "description": "How urgently SOPS should run the task.",
+               "enum": ["low", "normal", "high"], "type": "string"})
+    );
+    assert_eq!(
+        d["inputs"]["properties"]["timeout_secs"],
+        json!({"title": "Timeout Secs", "description": "Seconds before the task is given up.",
+               "default": 600, "minimum": 1, "maximum": 86400, "type": "integer"})
+    );
+    let context = json!({"biz_cc_id": 2, "executor": "admin"});
+    let bad = json!({"template_id": 7, "task_name": "", "priority": "urgent", "timeout_secs": 0});
+    let out = block_on(registry().run(
+        "1.2.0",
+        Invocation::new("p".repeat(32), bad, context.clone()),
+    ))
+    .unwrap();
+    assert_eq!(out.state, State::Fail);
+    assert_eq!(
+        out.err.as_deref(),
+        Some(
+            "inputs validation error: 3 validation errors for Inputs\n\
+             task_name\n  ensure this value has at least 1 characters (type=value_error.any_str.min_length; limit_value=1)\n\
+             priority\n  value is not a valid enumeration member; permitted: 'low', 'normal', 'high' (type=type_error.enum; enum_values=[<Priority.Low: 'low'>, <Priority.Normal: 'normal'>, <Priority.High: 'high'>])\n\
+             timeout_secs\n  ensure this value is greater than or equal to 1 (type=value_error.number.not_ge; limit_value=1)"
+        )
+    );
+    let good = json!({"template_id": 7, "task_name": "deploy", "priority": "high"});
+    let out =
+        block_on(registry().run("1.2.0", Invocation::new("q".repeat(32), good, context))).unwrap();
+    assert_eq!(out.state, State::Success, "{:?}", out.err);
+    assert_eq!(out.outputs["task_url"], "deploy?timeout=600");
+}
+
+/// Version 1.3.0: the API token is a password box and every input has its form widget, as the
+/// Python `InputsForm` gives them; the token is sealed in the stored row while the task is
+/// polled, and handed to the resumed step.
+#[test]
+fn token_version_has_a_password_box_form_widgets_and_seals_the_token() {
+    let d = registry().detail("1.3.0").unwrap();
+    let props = &d["inputs"]["properties"];
+    assert_eq!(
+        props["api_token"],
+        json!({"title": "Api Token", "description": "Your SOPS API token: the task is created in your name.",
+               "type": "string", "writeOnly": true, "format": "password", "ui:rules": ["required"]})
+    );
+    assert_eq!(
+        props["template_id"]["ui:component"],
+        json!({"name": "bk-select", "props": {"searchable": true}})
+    );
+    assert_eq!(
+        props["priority"]["ui:component"],
+        json!({"name": "bk-radio-group"})
+    );
+    let runner = TestRunner::<SopsTokenExec>::new();
+    let inputs = json!({"template_id": 7, "task_name": "deploy", "api_token": "sops-token-123"});
+    let mut run = runner.invoke(inputs, json!({"biz_cc_id": 2, "executor": "admin"}));
+    assert_eq!(run.state(), State::Poll);
+    let row = run.stored().expect("a polling invocation is stored");
+    assert!(
+        !row.inputs.to_string().contains("sops-token-123"),
+        "{}",
+        row.inputs
+    );
+    run.finish();
+    assert_eq!(
+        run.states(),
+        [State::Poll, State::Success],
+        "{:?}",
+        run.err()
+    );
+    assert_eq!(run.outputs()["task_id"], 44);
 }

@@ -2,6 +2,11 @@
 //!
 //! `crash-node --db FILE|postgres://URL|mysql://URL --log FILE [--seed N] [--lease-ms MS] [--traces FILE]`
 //!
+//! With `CRASH_NODE_LOG=FILE` in the environment (and no arguments) it instead serves the same
+//! plugins over HTTP like any plugin binary (`bk_plugin_kit::run()`, configured from the
+//! environment: `DATABASE_URL`, `BK_PLUGIN_LISTEN`, ...), for the store outage test
+//! (`tests/outage.rs`).
+//!
 //! Serves two plugins on the SQLite file (or the shared database): `9.0.0` polls `rounds` times, `9.1.0` waits for a
 //! callback then polls twice. Every execution appends `<trace> <invoke_count> <pid>` to the
 //! log file before doing anything else, so the test can count executions per step. With
@@ -116,19 +121,30 @@ fn arg(name: &str) -> Option<String> {
     None
 }
 
-#[tokio::main]
-async fn main() {
-    let db_arg = arg("--db").expect("--db FILE|URL");
-    let db = PathBuf::from(&db_arg);
-    let log = PathBuf::from(arg("--log").expect("--log FILE"));
-    let seed: usize = arg("--seed").map_or(0, |s| s.parse().unwrap());
-    let lease_ms: u64 = arg("--lease-ms").map_or(1500, |s| s.parse().unwrap());
+fn main() -> std::process::ExitCode {
+    let serve = std::env::var_os("CRASH_NODE_LOG");
+    let log = serve
+        .clone()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(arg("--log").expect("--log FILE")));
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&log)
         .unwrap();
     LOG.set(std::sync::Mutex::new(file)).unwrap();
+    if serve.is_some() {
+        return bk_plugin_kit::run();
+    }
+    tokio::runtime::Runtime::new().unwrap().block_on(node());
+    std::process::ExitCode::SUCCESS
+}
+
+async fn node() {
+    let db_arg = arg("--db").expect("--db FILE|URL");
+    let db = PathBuf::from(&db_arg);
+    let seed: usize = arg("--seed").map_or(0, |s| s.parse().unwrap());
+    let lease_ms: u64 = arg("--lease-ms").map_or(1500, |s| s.parse().unwrap());
 
     // Several replicas share one PostgreSQL or MySQL database; a SQLite file serves one
     // process.

@@ -1,0 +1,6 @@
+use bk_plugin_kit::prelude::*;
+
+#[plugin(version = "1.0.0", deprecated = true)]
+pub struct RetiredWithoutWords;
+
+fn main() {}
