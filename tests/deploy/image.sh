@@ -126,10 +126,10 @@ mnt="$(podman mount "$container")"
 
 step "the image's binary serves meta (chroot as the image's user)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-run_in_image() {
-    chroot --userspec=10001:10001 "$mnt" /usr/bin/env -i HOME=/app PATH=/usr/bin:/bin "$@"
-}
-run_in_image BKPAAS_ENVIRONMENT=dev BKPAAS_APP_ID=bk_hello_plugin BK_PLUGIN_LISTEN="127.0.0.1:$port" \
+# A command, not a function: a function started with `&` runs in a subshell, `$!` would be that
+# subshell, and the cleanup's `kill` would leave the server running.
+in_image=(chroot --userspec=10001:10001 "$mnt" /usr/bin/env -i HOME=/app PATH=/usr/bin:/bin)
+"${in_image[@]}" BKPAAS_ENVIRONMENT=dev BKPAAS_APP_ID=bk_hello_plugin BK_PLUGIN_LISTEN="127.0.0.1:$port" \
     DATABASE_URL=sqlite:///tmp/bk_plugin.db /app/hello-plugin > "$work/server.log" 2>&1 &
 server=$!
 python3 - "$port" <<'PY' || { cat "$work/server.log"; fail "the image's binary did not answer meta"; }
@@ -146,7 +146,7 @@ assert meta["data"]["code"] == "bk_hello_plugin" and meta["data"]["versions"] ==
 print("the image's binary answered meta:", meta["data"]["versions"])
 PY
 if [ -n "$out_dir" ]; then
-    run_in_image BKPAAS_ENVIRONMENT=prod BKPAAS_APP_ID=bk_hello_plugin \
+    "${in_image[@]}" BKPAAS_ENVIRONMENT=prod BKPAAS_APP_ID=bk_hello_plugin \
         BKPAAS_DEFAULT_PREALLOCATED_URLS='{"prod": "http://apps.example.com/prod--default--bk-hello-plugin/"}' \
         /app/hello-plugin apigw definition /tmp/apigw
     mkdir -p "$out_dir"
