@@ -21,6 +21,7 @@ Usage: memory.py SERVER_BINARY [RUNS]
 import http.client
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import socket
@@ -172,6 +173,7 @@ def main():
     report["rss_idle_full_file"] = mib(statistics.median(idle))
     report["rows_after"] = counts(db)
     print(json.dumps(report, indent=2))
+    shutil.rmtree(tmp)
 
 
 if __name__ == "__main__":

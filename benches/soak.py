@@ -15,7 +15,8 @@ the count of unfinished invocations and the errors so far are printed as a CSV l
 prints the first, the largest and the last RSS and the slope of a least-squares line through
 the second half of the samples (KiB per minute).
 
-Environment: SUCCESS_RPS (15000), POLL_RPS (1000), CALLBACK_FLOWS (100), MINUTES (30).
+Environment: SUCCESS_RPS (15000), POLL_RPS (1000), CALLBACK_FLOWS (100), MINUTES (30); KEEP=1
+keeps the temp dir (the SQLite file and the server log).
 Usage: soak.py SERVER_BINARY
 """
 
@@ -23,6 +24,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -148,6 +150,8 @@ def main():
         "slope_second_half_kib_per_min": round(slope_kib_per_min(half), 1),
         "errors": errors,
     }))
+    if os.environ.get("KEEP") != "1":  # KEEP=1 keeps the SQLite file and the server log
+        shutil.rmtree(tmp)
 
 
 if __name__ == "__main__":
