@@ -296,6 +296,12 @@ impl LogStore {
 
 static LOGS: OnceLock<LogStore> = OnceLock::new();
 
+/// How many lines may wait for the stdout writer before new ones are dropped: about half a
+/// second of one line per invoke at full speed. The queue is allocated whole at start
+/// (32 bytes a line); tracing-appender's default of 128,000 lines made it 4 MiB, a quarter
+/// of an idle server's memory.
+const BUFFERED_LINES: usize = 16_384;
+
 /// Flushes the background log writer (and, with the `otel` feature, the spans not yet
 /// exported) when dropped: keep it until `main` returns.
 #[derive(Debug)]
@@ -356,8 +362,10 @@ pub fn init_logging(keep_per_trace: bool) -> LogGuard {
     #[cfg(not(feature = "otel"))]
     let otel: Option<tracing_subscriber::layer::Identity> = None;
     // Lines go to stdout from a background thread, so a request never waits on the pipe
-    // (lines are dropped, and counted, only if 128k of them are waiting).
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+    // (lines are dropped only if `BUFFERED_LINES` of them are waiting).
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(BUFFERED_LINES)
+        .finish(std::io::stdout());
     let fmt = tracing_subscriber::fmt::layer()
         .event_format(JsonLines)
         .with_writer(writer);

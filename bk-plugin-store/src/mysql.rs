@@ -176,6 +176,7 @@ impl MySqlStore {
         } else {
             let rows = sql::oldest_callbacks::<MySql>(&waiting)
                 .build_query_as::<CallbackRow<Vec<u8>>>()
+                .persistent(sql::keep_prepared(waiting.len()))
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db_err("read callback"))?;
@@ -240,6 +241,7 @@ impl Store for MySqlStore {
                     .collect::<StoreResult<_>>()?;
                 let inserted = sql::insert_schedules::<MySql>(rows.clone())
                     .build()
+                    .persistent(sql::keep_prepared(chunk.len()))
                     .execute(&self.pool)
                     .await;
                 match inserted {
@@ -301,13 +303,16 @@ impl Store for MySqlStore {
                     .map(|id| Ok(Param::Text(id.into_text()?)))
                     .collect::<StoreResult<Vec<_>>>()?;
                 // Lease the locked rows, then read them back.
+                let prepared = sql::keep_prepared(ids.len());
                 lease_rows(ids.clone(), &lease)
                     .build()
+                    .persistent(prepared)
                     .execute(&mut *conn)
                     .await
                     .map_err(db_err("claim"))?;
                 let rows: Vec<Record> = read_rows(ids)
                     .build_query_as()
+                    .persistent(prepared)
                     .fetch_all(&mut *conn)
                     .await
                     .map_err(db_err("claim"))?;
@@ -360,6 +365,7 @@ impl Store for MySqlStore {
                     b.push(" FOR UPDATE");
                     let held = b
                         .build_query_scalar::<Vec<u8>>()
+                        .persistent(sql::keep_prepared(chunk.len()))
                         .fetch_all(&mut *conn)
                         .await
                         .map_err(db_err("complete many"))?
@@ -371,6 +377,7 @@ impl Store for MySqlStore {
                     }
                     complete_many(values.clone())
                         .build()
+                        .persistent(sql::keep_prepared(chunk.len()))
                         .execute(&mut *conn)
                         .await
                         .map_err(db_err("complete many"))?;
@@ -437,13 +444,16 @@ impl Store for MySqlStore {
                     return Ok((Vec::new(), false));
                 }
                 let ids: Vec<Param> = ids.into_iter().map(Param::Int).collect();
+                let prepared = sql::keep_prepared(ids.len());
                 lease_notifications(ids.clone(), until.as_millis())
                     .build()
+                    .persistent(prepared)
                     .execute(&mut *conn)
                     .await
                     .map_err(db_err("claim notifications"))?;
                 let rows: Vec<NotificationRow<i32, Vec<u8>>> = read_notifications(ids)
                     .build_query_as()
+                    .persistent(prepared)
                     .fetch_all(&mut *conn)
                     .await
                     .map_err(db_err("claim notifications"))?;

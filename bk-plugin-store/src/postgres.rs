@@ -105,6 +105,7 @@ impl PostgresStore {
         } else {
             let rows = sql::oldest_callbacks::<Postgres>(&waiting)
                 .build_query_as::<CallbackRow<String>>()
+                .persistent(sql::keep_prepared(waiting.len()))
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db_err("read callback"))?;
@@ -235,6 +236,7 @@ impl Store for PostgresStore {
                 b.push(" ON CONFLICT (trace_id) DO NOTHING RETURNING trace_id");
                 created.extend(
                     b.build_query_scalar::<String>()
+                        .persistent(sql::keep_prepared(chunk.len()))
                         .fetch_all(&self.pool)
                         .await
                         .map_err(db_err("insert schedules"))?,
@@ -325,6 +327,7 @@ impl Store for PostgresStore {
                 b.push(COMPLETE_MANY_END);
                 let written: HashSet<String> = b
                     .build_query_scalar()
+                    .persistent(sql::keep_prepared(chunk.len()))
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_err("complete many"))?

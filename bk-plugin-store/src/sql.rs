@@ -138,6 +138,21 @@ where
     b.push(")");
 }
 
+/// Whether a multi-row statement (`VALUES` tuples, an `IN` list) of `rows` rows is kept
+/// prepared in the connection's statement cache.
+///
+/// Every row count is a statement of its own, and sqlx keeps up to 100 per connection: with
+/// batches of up to [`MULTI_ROW_CHUNK`] rows, a busy writer ended up holding dozens of large
+/// prepared statements (about 6 MiB on SQLite, docs/benchmarks.md, "Memory"). Small batches,
+/// the common case, stay prepared; a larger one is prepared for its one use, a cost shared by
+/// its rows.
+pub(crate) fn keep_prepared(rows: usize) -> bool {
+    rows <= PREPARED_ROWS
+}
+
+/// The largest multi-row statement [`keep_prepared`] keeps.
+const PREPARED_ROWS: usize = 8;
+
 /// Rows per multi-row statement (at most 14 parameters each; SQLite allows 32,766, PostgreSQL
 /// and MySQL 65,535).
 pub(crate) const MULTI_ROW_CHUNK: usize = 256;

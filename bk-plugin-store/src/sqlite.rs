@@ -100,6 +100,7 @@ impl SqliteStore {
         } else {
             let rows = sql::oldest_callbacks::<Sqlite>(&waiting)
                 .build_query_as::<CallbackRow<String>>()
+                .persistent(sql::keep_prepared(waiting.len()))
                 .fetch_all(&self.writer)
                 .await
                 .map_err(db_err("read callback"))?;
@@ -212,6 +213,7 @@ impl Store for SqliteStore {
                 b.push(" ON CONFLICT (trace_id) DO NOTHING RETURNING trace_id");
                 created.extend(
                     b.build_query_scalar::<String>()
+                        .persistent(sql::keep_prepared(chunk.len()))
                         .fetch_all(&self.writer)
                         .await
                         .map_err(db_err("insert schedules"))?,
@@ -305,6 +307,7 @@ impl Store for SqliteStore {
                 );
                 let written: HashSet<String> = b
                     .build_query_scalar()
+                    .persistent(sql::keep_prepared(chunk.len()))
                     .fetch_all(&self.writer)
                     .await
                     .map_err(db_err("complete many"))?
@@ -435,3 +438,64 @@ impl Store for SqliteStore {
 
 /// The state of a row (inside `push_callback`'s transaction).
 const STATE: &str = "SELECT state FROM bk_plugin_schedule WHERE trace_id = ?";
+
+#[cfg(test)]
+mod tests {
+    use bk_plugin_core::State;
+    use bk_plugin_engine::Timestamp;
+    use bk_plugin_engine::store::{ScheduleRecord, Store};
+    use serde_json::json;
+    use sqlx::Connection as _;
+
+    use super::SqliteStore;
+
+    #[tokio::test]
+    async fn large_batches_are_not_kept_prepared() {
+        let dir = std::env::temp_dir().join(format!("bk-plugin-prepared-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = SqliteStore::open(dir.join("s.db")).await.unwrap();
+        let cached = || async {
+            store
+                .writer
+                .acquire()
+                .await
+                .unwrap()
+                .cached_statements_size()
+        };
+        let record = |n: usize| {
+            let now = Timestamp::from_millis(1);
+            ScheduleRecord::new(
+                format!("t{n}"),
+                "1.0.0".into(),
+                State::Poll,
+                json!({}),
+                json!({}),
+                now,
+            )
+        };
+        let mut next = 0;
+        let mut batch = |rows: usize| {
+            let records: Vec<_> = (next..next + rows).map(record).collect();
+            next += rows;
+            records
+        };
+        let before = cached().await;
+        // 24 batches of distinct sizes, each a statement of its own: none is kept.
+        for rows in 9..33 {
+            assert!(
+                store
+                    .create_many(batch(rows))
+                    .await
+                    .unwrap()
+                    .iter()
+                    .all(|c| *c)
+            );
+        }
+        assert_eq!(cached().await, before);
+        // A small one is.
+        store.create_many(batch(2)).await.unwrap();
+        assert_eq!(cached().await, before + 1);
+        store.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -22,6 +22,14 @@ pub struct SqliteOptions {
     pub busy_timeout: Duration,
     /// Reader connections (default 4).
     pub readers: u32,
+    /// The page cache of the writer connection, in KiB (default 2,048, SQLite's own default).
+    /// Claims and step writes go through it.
+    pub writer_cache_kib: u32,
+    /// The page cache of each reader connection, in KiB (default 256). Readers answer
+    /// `schedule/{trace_id}` and the scheduler's "when is the next row due" (point and index
+    /// reads); at SQLite's default of 2 MiB each, four readers held up to 8 MiB
+    /// (docs/benchmarks.md, "Memory").
+    pub reader_cache_kib: u32,
 }
 
 impl Default for SqliteOptions {
@@ -30,8 +38,16 @@ impl Default for SqliteOptions {
             full_sync: false,
             busy_timeout: Duration::from_secs(10),
             readers: 4,
+            writer_cache_kib: 2048,
+            reader_cache_kib: 256,
         }
     }
+}
+
+/// The `cache_size` pragma's value for `kib` KiB (a negative number is KiB, a positive one
+/// pages).
+fn cache_size(kib: u32) -> String {
+    format!("-{}", kib.max(1))
 }
 
 impl SqliteStore {
@@ -67,7 +83,11 @@ impl SqliteStore {
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(60))
-            .connect_with(connect.clone())
+            .connect_with(
+                connect
+                    .clone()
+                    .pragma("cache_size", cache_size(options.writer_cache_kib)),
+            )
             .await
             .map_err(db_err("open"))?;
         // Migrations may be run by several processes at once; the write lock serialises them.
@@ -78,7 +98,11 @@ impl SqliteStore {
         let readers = SqlitePoolOptions::new()
             .max_connections(options.readers.max(1))
             .acquire_timeout(Duration::from_secs(60))
-            .connect_with(connect.read_only(true))
+            .connect_with(
+                connect
+                    .read_only(true)
+                    .pragma("cache_size", cache_size(options.reader_cache_kib)),
+            )
             .await
             .map_err(db_err("open readers"))?;
         Ok(SqliteStore { writer, readers })
@@ -88,5 +112,34 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.readers.close().await;
         self.writer.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SqliteOptions, SqliteStore};
+
+    #[tokio::test]
+    async fn the_writer_and_the_readers_get_their_page_caches() {
+        let dir = std::env::temp_dir().join(format!("bk-plugin-cache-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let options = SqliteOptions {
+            writer_cache_kib: 1000,
+            reader_cache_kib: 100,
+            ..SqliteOptions::default()
+        };
+        let store = SqliteStore::open_with(dir.join("s.db"), options)
+            .await
+            .unwrap();
+        let pragma = |pool| async move {
+            sqlx::query_scalar::<_, i64>("PRAGMA cache_size")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        };
+        assert_eq!(pragma(&store.writer).await, -1000);
+        assert_eq!(pragma(&store.readers).await, -100);
+        store.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
