@@ -12,12 +12,12 @@ cd "$(dirname "$0")/.."
 SHARED="${SHARED:-$(cd ../shared && pwd)}"
 command -v hey >/dev/null || { echo "install the load client first: apt-get install -y hey" >&2; exit 2; }
 
-cargo build --release --locked -q -p bk-plugin-tests --example peer-server
+cargo build --release --locked -q -p bk-plugin-bench-server
 tmp="$(mktemp -d)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BK_PLUGIN_LISTEN="127.0.0.1:$port" DATABASE_URL="sqlite://$tmp/s.db" \
 BKPAAS_ENVIRONMENT=stag BK_APIGW_REQUIRE_EXEMPT=1 BKPAAS_APP_SECRET=bench \
-    target/release/examples/peer-server > "$tmp/server.log" 2>&1 &
+    target/release/bk-plugin-bench-server > "$tmp/server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 for _ in $(seq 1 100); do

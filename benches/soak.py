@@ -129,14 +129,15 @@ def main():
         t.start()
     t0 = time.monotonic()
     samples = []
-    print("elapsed_s,rss_kib,unfinished,finished,errors_hey,errors_callback", flush=True)
+    print("elapsed_s,rss_kib,anon_kib,file_kib,unfinished,finished,errors_hey,errors_callback",
+          flush=True)
     while time.monotonic() - t0 < MINUTES * 60:
         time.sleep(10)
         elapsed = time.monotonic() - t0
-        rss = server.rss()
+        rss, anon, file = server.rss()
         c = counts(db)
         samples.append((elapsed, rss))
-        print(f"{elapsed:.0f},{rss},{c.get('unfinished', 0)},{c.get('finished', 0)},"
+        print(f"{elapsed:.0f},{rss},{anon},{file},{c.get('unfinished', 0)},{c.get('finished', 0)},"
               f"{errors['hey']},{errors['callback']}", flush=True)
     stop.set()
     for t in threads:

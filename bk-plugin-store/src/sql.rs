@@ -355,10 +355,16 @@ where
 /// The earliest time a row may become due (a `BIGINT` or NULL): at once (0) when a row in
 /// CALLBACK, not leased, has a queued callback; else the earliest poll or callback deadline,
 /// or lease expiry.
+///
+/// The callback test starts from the inbox, which is small, and looks each row up by its key:
+/// written as a join, SQLite scanned the schedule table instead, finished rows included.
 pub(crate) const NEXT_DUE: &str = "SELECT CASE
      WHEN EXISTS (
-         SELECT 1 FROM bk_plugin_callback c JOIN bk_plugin_schedule s ON s.trace_id = c.trace_id
-         WHERE s.finish_at IS NULL AND s.state = 3 AND s.lease_id IS NULL)
+         SELECT 1 FROM bk_plugin_callback c
+         WHERE EXISTS (
+             SELECT 1 FROM bk_plugin_schedule s
+             WHERE s.trace_id = c.trace_id
+               AND s.finish_at IS NULL AND s.state = 3 AND s.lease_id IS NULL))
      THEN 0
      ELSE (SELECT MIN(t) FROM (
          SELECT MIN(next_run_at) AS t FROM bk_plugin_schedule
