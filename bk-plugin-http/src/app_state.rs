@@ -28,6 +28,8 @@ pub(crate) struct Shared {
     /// forwarded body is already in memory, bounded by dispatch).
     pub(crate) dispatch_target: Router,
     pub(crate) metrics: crate::metrics::Metrics,
+    /// This app's code and secret, given to every request's [`Caller`](crate::Caller).
+    pub(crate) app_credentials: Arc<crate::auth::AppCredentials>,
 }
 
 /// Handler state.

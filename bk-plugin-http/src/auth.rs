@@ -1,6 +1,8 @@
 //! Gateway authentication: `X-Bkapi-JWT` verified with the gateway's RSA public key
 //! (protocol.md §2.3). The verified app and user are attached to the request as [`Caller`].
 
+use std::sync::Arc;
+
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
@@ -25,8 +27,26 @@ pub struct Caller {
     /// The user named in the gateway JWT, when `plugin_api_dispatch` replaced `username`
     /// with another name (`None` otherwise).
     pub gateway_username: Option<String>,
-    /// This app's code and secret, for [`bkapi_authorization`](Caller::bkapi_authorization).
-    app_credentials: Option<(String, String)>,
+    /// This app's code and secret, for [`bkapi_authorization`](Caller::bkapi_authorization)
+    /// (shared by every request's caller).
+    app_credentials: Option<Arc<AppCredentials>>,
+}
+
+/// This app's code and secret (`Config::app_code`, `Config::app_secret`); `Debug` hides the
+/// secret.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct AppCredentials {
+    pub(crate) code: String,
+    pub(crate) secret: String,
+}
+
+impl std::fmt::Debug for AppCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppCredentials")
+            .field("code", &self.code)
+            .field("secret", &"***")
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for Caller {
@@ -53,8 +73,8 @@ impl Caller {
         self
     }
 
-    pub(crate) fn with_app_credentials(mut self, code: String, secret: String) -> Self {
-        self.app_credentials = Some((code, secret));
+    pub(crate) fn with_app_credentials(mut self, credentials: Arc<AppCredentials>) -> Self {
+        self.app_credentials = Some(credentials);
         self
     }
 
@@ -62,7 +82,8 @@ impl Caller {
     /// this caller, as the Python framework's `get_bkapi_authorization_info`:
     /// `{"bk_app_code", "bk_app_secret", "jwt"}`.
     pub fn bkapi_authorization(&self) -> String {
-        let (code, secret) = self.app_credentials.clone().unwrap_or_default();
+        let AppCredentials { code, secret } =
+            self.app_credentials.as_deref().cloned().unwrap_or_default();
         serde_json::json!({
             "bk_app_code": code,
             "bk_app_secret": secret,

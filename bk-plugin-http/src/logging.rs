@@ -10,13 +10,13 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt::{self, Write as _};
 use std::sync::{Mutex, OnceLock};
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 /// The trace id of a span, stored in its extensions.
 struct TraceId(String);
@@ -34,11 +34,36 @@ fn names_func(target: &str) -> bool {
     !target.starts_with("bk_plugin::")
 }
 
+/// The trace ids among the fields of a span or an event; a span keeps nothing else.
+#[derive(Default)]
+struct Ids {
+    trace_id: Option<String>,
+    w3c_trace_id: Option<String>,
+}
+
+impl Visit for Ids {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        match field.name() {
+            "trace_id" => self.trace_id = Some(format!("{value:?}")),
+            W3C_FIELD => self.w3c_trace_id = Some(format!("{value:?}")),
+            _ => {}
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "trace_id" => self.trace_id = Some(value.to_owned()),
+            W3C_FIELD => self.w3c_trace_id = Some(value.to_owned()),
+            _ => {}
+        }
+    }
+}
+
+/// An event's fields: its message, its trace ids, the rest.
 #[derive(Default)]
 struct Fields {
     message: String,
-    trace_id: Option<String>,
-    w3c_trace_id: Option<String>,
+    ids: Ids,
     rest: Map<String, Value>,
 }
 
@@ -48,8 +73,7 @@ impl Visit for Fields {
             "message" => {
                 let _ = write!(self.message, "{value:?}");
             }
-            "trace_id" => self.trace_id = Some(format!("{value:?}")),
-            W3C_FIELD => self.w3c_trace_id = Some(format!("{value:?}")),
+            "trace_id" | W3C_FIELD => self.ids.record_debug(field, value),
             name => {
                 self.rest
                     .insert(name.to_owned(), Value::String(format!("{value:?}")));
@@ -60,8 +84,7 @@ impl Visit for Fields {
     fn record_str(&mut self, field: &Field, value: &str) {
         match field.name() {
             "message" => self.message.push_str(value),
-            "trace_id" => self.trace_id = Some(value.to_owned()),
-            W3C_FIELD => self.w3c_trace_id = Some(value.to_owned()),
+            "trace_id" | W3C_FIELD => self.ids.record_str(field, value),
             name => {
                 self.rest
                     .insert(name.to_owned(), Value::String(value.to_owned()));
@@ -102,7 +125,7 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for TraceIdLayer {
         id: &tracing::span::Id,
         ctx: Context<'_, S>,
     ) {
-        let mut f = Fields::default();
+        let mut f = Ids::default();
         attrs.record(&mut f);
         if let Some(span) = ctx.span(id) {
             let mut ext = span.extensions_mut();
@@ -121,7 +144,7 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for TraceIdLayer {
         values: &tracing::span::Record<'_>,
         ctx: Context<'_, S>,
     ) {
-        let mut f = Fields::default();
+        let mut f = Ids::default();
         values.record(&mut f);
         if let (Some(t), Some(span)) = (f.w3c_trace_id, ctx.span(id)) {
             span.extensions_mut().replace(W3cTraceId(t));
@@ -132,15 +155,9 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for TraceIdLayer {
         let Some(store) = LOGS.get() else { return };
         let mut f = Fields::default();
         event.record(&mut f);
-        let (span_trace, func) = scope_info(
-            ctx.event_scope(event)
-                .into_iter()
-                .flatten()
-                .map(|s| span_info(&s)),
-        )
-        .ids();
-        if let Some(trace) = f.trace_id.or(span_trace) {
-            let func = func.unwrap_or_else(|| module_tail(event));
+        let scope = scope_info(ctx.event_scope(event).into_iter().flatten());
+        if let Some(trace) = f.ids.trace_id.or(scope.trace) {
+            let func = scope.func.unwrap_or_else(|| module_tail(event));
             store.push(
                 trace,
                 format!(
@@ -153,46 +170,34 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for TraceIdLayer {
     }
 }
 
-/// What a span gives the events inside it.
-struct SpanInfo {
-    /// Its name, when it names the function (`funcName`).
-    func: Option<&'static str>,
-    trace: Option<String>,
-    w3c: Option<String>,
-}
-
-fn span_info<S: for<'a> LookupSpan<'a>>(
-    s: &tracing_subscriber::registry::SpanRef<'_, S>,
-) -> SpanInfo {
-    let ext = s.extensions();
-    SpanInfo {
-        func: names_func(s.metadata().target()).then(|| s.name()),
-        trace: ext.get::<TraceId>().map(|t| t.0.clone()),
-        w3c: ext.get::<W3cTraceId>().map(|t| t.0.clone()),
-    }
-}
-
 /// The innermost trace ids and function span of an event's scope.
 #[derive(Default)]
 struct ScopeInfo {
     trace: Option<String>,
     w3c: Option<String>,
+    /// The innermost span that names the function (`funcName`).
     func: Option<&'static str>,
 }
 
-impl ScopeInfo {
-    fn ids(self) -> (Option<String>, Option<&'static str>) {
-        (self.trace, self.func)
-    }
-}
-
-/// The innermost trace ids and function span of an event's scope (innermost first).
-fn scope_info(scope: impl Iterator<Item = SpanInfo>) -> ScopeInfo {
+/// The innermost trace ids and function span of an event's scope (innermost first); only the
+/// ids kept are copied.
+fn scope_info<'a, S: for<'l> LookupSpan<'l> + 'a>(
+    scope: impl Iterator<Item = SpanRef<'a, S>>,
+) -> ScopeInfo {
     let mut out = ScopeInfo::default();
     for s in scope {
-        out.func = out.func.or(s.func);
-        out.trace = out.trace.or(s.trace);
-        out.w3c = out.w3c.or(s.w3c);
+        if out.func.is_none() && names_func(s.metadata().target()) {
+            out.func = Some(s.name());
+        }
+        if out.trace.is_none() || out.w3c.is_none() {
+            let ext = s.extensions();
+            if out.trace.is_none() {
+                out.trace = ext.get::<TraceId>().map(|t| t.0.clone());
+            }
+            if out.w3c.is_none() {
+                out.w3c = ext.get::<W3cTraceId>().map(|t| t.0.clone());
+            }
+        }
     }
     out
 }
@@ -205,55 +210,81 @@ fn module_tail(event: &Event<'_>) -> &'static str {
         .unwrap_or("")
 }
 
-/// Formats events as one JSON object per line.
-struct JsonLines;
+/// Writes every event as one JSON object per line to its writer.
+struct JsonLines<W> {
+    make_writer: W,
+}
 
-impl<S, N> FormatEvent<S, N> for JsonLines
+impl<S, W> Layer<S> for JsonLines<W>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
+    W: for<'w> MakeWriter<'w> + 'static,
 {
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let mut f = Fields::default();
         event.record(&mut f);
-        let scope = match ctx.event_scope() {
-            Some(scope) => scope_info(scope.map(|s| span_info(&s))),
-            None => ScopeInfo::default(),
-        };
-        let (span_w3c, (span_trace, func)) = (scope.w3c.clone(), scope.ids());
+        let scope = scope_info(ctx.event_scope(event).into_iter().flatten());
         let meta = event.metadata();
-        let mut line = Map::new();
-        line.insert(
-            "asctime".into(),
-            chrono::Utc::now()
-                .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-                .to_string()
-                .into(),
-        );
-        line.insert("levelname".into(), levelname(meta.level()).into());
-        line.insert("name".into(), meta.target().into());
-        line.insert(
-            "funcName".into(),
-            func.unwrap_or_else(|| module_tail(event)).into(),
-        );
-        line.insert("message".into(), f.message.into());
-        line.insert(
-            "trace_id".into(),
-            f.trace_id.or(span_trace).map_or(Value::Null, Value::String),
-        );
-        if let Some(w3c) = f.w3c_trace_id.or(span_w3c) {
-            line.insert(W3C_FIELD.into(), w3c.into());
+        let line = Line {
+            asctime: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            levelname: levelname(meta.level()),
+            name: meta.target(),
+            func: scope.func.unwrap_or_else(|| module_tail(event)),
+            message: &f.message,
+            trace_id: f.ids.trace_id.or(scope.trace),
+            w3c_trace_id: f.ids.w3c_trace_id.or(scope.w3c),
+            rest: &f.rest,
+        };
+        let Ok(mut text) = serde_json::to_vec(&line) else {
+            return;
+        };
+        text.push(b'\n');
+        let _ = std::io::Write::write_all(&mut self.make_writer.make_writer_for(meta), &text);
+    }
+}
+
+/// One log line, in the order of the Python framework's fields; the event's other fields
+/// follow (a field named like one of these is left out).
+struct Line<'a> {
+    asctime: String,
+    levelname: &'static str,
+    name: &'static str,
+    func: &'static str,
+    message: &'a str,
+    trace_id: Option<String>,
+    w3c_trace_id: Option<String>,
+    rest: &'a Map<String, Value>,
+}
+
+/// The keys [`Line`] always writes.
+const LINE_KEYS: [&str; 7] = [
+    "asctime",
+    "levelname",
+    "name",
+    "funcName",
+    "message",
+    "trace_id",
+    W3C_FIELD,
+];
+
+impl Serialize for Line<'_> {
+    fn serialize<Ser: Serializer>(&self, serializer: Ser) -> Result<Ser::Ok, Ser::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("asctime", &self.asctime)?;
+        map.serialize_entry("levelname", self.levelname)?;
+        map.serialize_entry("name", self.name)?;
+        map.serialize_entry("funcName", self.func)?;
+        map.serialize_entry("message", self.message)?;
+        map.serialize_entry("trace_id", &self.trace_id)?;
+        if let Some(w3c) = &self.w3c_trace_id {
+            map.serialize_entry(W3C_FIELD, w3c)?;
         }
-        for (k, v) in f.rest {
-            line.entry(k).or_insert(v);
+        for (k, v) in self.rest {
+            if !LINE_KEYS.contains(&k.as_str()) {
+                map.serialize_entry(k, v)?;
+            }
         }
-        let text = serde_json::to_string(&Value::Object(line)).map_err(|_| fmt::Error)?;
-        writeln!(writer, "{text}")
+        map.end()
     }
 }
 
@@ -366,9 +397,9 @@ pub fn init_logging(keep_per_trace: bool) -> LogGuard {
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .buffered_lines_limit(BUFFERED_LINES)
         .finish(std::io::stdout());
-    let fmt = tracing_subscriber::fmt::layer()
-        .event_format(JsonLines)
-        .with_writer(writer);
+    let fmt = JsonLines {
+        make_writer: writer,
+    };
     let installed = tracing_subscriber::registry()
         .with(filter)
         .with(TraceIdLayer)
@@ -409,11 +440,11 @@ mod tests {
     fn json_lines(emit: impl FnOnce()) -> (String, Vec<Value>) {
         let out = Capture::default();
         let writer = out.clone();
-        let subscriber = tracing_subscriber::registry().with(TraceIdLayer).with(
-            tracing_subscriber::fmt::layer()
-                .event_format(JsonLines)
-                .with_writer(move || writer.clone()),
-        );
+        let subscriber = tracing_subscriber::registry()
+            .with(TraceIdLayer)
+            .with(JsonLines {
+                make_writer: move || writer.clone(),
+            });
         tracing::subscriber::with_default(subscriber, emit);
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
         let lines = text

@@ -265,6 +265,10 @@ impl Server {
             "data": registry.meta_with(&code, &description, &config.allow_scope),
             "message": "",
         });
+        let app_credentials = Arc::new(crate::auth::AppCredentials {
+            code: config.app_code.clone().unwrap_or_default(),
+            secret: config.app_secret.clone().unwrap_or_default(),
+        });
         let shared = Arc::new(Shared {
             engine: engine.clone(),
             meta: serde_json::to_vec(&meta).unwrap_or_default().into(),
@@ -298,6 +302,7 @@ impl Server {
             .filter_map(|(area, router)| Some((area, router?)))
             .collect(),
             metrics: crate::metrics::Metrics::new(),
+            app_credentials,
         });
         Ok(App {
             router: router(shared.clone()),
@@ -438,10 +443,9 @@ async fn caller_layer(State(state): State<AppState>, mut req: Request, next: Nex
         Some(token) => state.jwt.caller(&token).await,
         None => None,
     };
-    let caller = caller.unwrap_or_default().with_app_credentials(
-        state.config.app_code.clone().unwrap_or_default(),
-        state.config.app_secret.clone().unwrap_or_default(),
-    );
+    let caller = caller
+        .unwrap_or_default()
+        .with_app_credentials(state.app_credentials.clone());
     req.extensions_mut().insert(caller);
     next.run(req).await
 }

@@ -24,9 +24,9 @@ pub(crate) async fn invoke(
     if let Err(r) = require_scoped_caller(&state, &caller, &headers) {
         return r;
     }
-    if state.engine.registry().get(&version).is_none() {
+    let Some(version) = state.engine.registry().get(&version).map(|p| p.version()) else {
         return reply::not_found_empty();
-    }
+    };
     let trace_id = new_id();
     let bytes = match body::read(req_body, &state.config, None).await {
         Ok(b) => b,
@@ -44,7 +44,7 @@ pub(crate) async fn invoke(
         .engine
         .invoke_traced(
             trace_id.clone(),
-            &version,
+            version,
             inputs,
             context,
             trace.traceparent(),
@@ -53,7 +53,7 @@ pub(crate) async fn invoke(
     {
         Ok(done) => {
             let code = done.state.code();
-            state.metrics.invoked(&version, code, started.elapsed());
+            state.metrics.invoked(version, code, started.elapsed());
             reply::json(
                 StatusCode::OK,
                 &json!({
