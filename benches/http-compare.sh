@@ -2,7 +2,7 @@
 # HTTP load comparison: this runtime vs the Python peer vs the bare-axum limit, in one run,
 # with the same client (../shared/compare.sh → ../shared/peer/bench.sh, hey).
 #
-#   benches/http-compare.sh            # SHARED=../shared by default
+#   benches/http-compare.sh            # SHARED=../shared by default; RUNS=5 runs of compare.sh
 #
 # Serves the peer's own three plugin versions (tests/support/peer.rs) with `bk_plugin_kit::run()`,
 # release build, stag environment with the gateway check exempted (as a dev box would be),
@@ -24,8 +24,20 @@ for _ in $(seq 1 100); do
     python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/bk_plugin/meta/')" 2>/dev/null && break
     sleep 0.1
 done
-echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
-bash "$SHARED/compare.sh" "http://127.0.0.1:$port/bk_plugin"
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F), commit $(git rev-parse --short HEAD)"
+# RUNS side-by-side runs of compare.sh (default 5); the last line is the median of their ratios.
+runs="${RUNS:-5}"
+for i in $(seq 1 "$runs"); do
+    echo "--- run $i of $runs"
+    bash "$SHARED/compare.sh" "http://127.0.0.1:$port/bk_plugin" | tee -a "$tmp/compare.txt"
+done
+python3 - "$tmp/compare.txt" <<'PY'
+import re, statistics, sys
+lines = [l for l in open(sys.argv[1]) if l.startswith("compare ")]
+keys = re.findall(r"(\w+)=", lines[0])
+med = {k: statistics.median(float(re.search(k + r"=([\d.]+|nan)", l).group(1)) for l in lines) for k in keys}
+print("median of %d: " % len(lines) + " ".join("%s=%.2f" % (k, v) for k, v in med.items()))
+PY
 
 # detail (not part of compare.sh): ours and the peer, same client, same settings.
 detail() {  # url n

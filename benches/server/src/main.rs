@@ -8,6 +8,10 @@
 #[path = "../../../tests/support/peer.rs"]
 mod peer;
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     bk_plugin_kit::run()
 }
