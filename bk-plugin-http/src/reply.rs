@@ -24,7 +24,7 @@ pub(crate) fn store_unavailable(trace_id: &str) -> Response {
 }
 
 /// A JSON response with `status`, serialised compactly (UTF-8, no `\u` escapes).
-pub(crate) fn json(status: StatusCode, body: &Value) -> Response {
+pub(crate) fn json<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     let mut r = Response::new(Body::from(bytes));
     *r.status_mut() = status;

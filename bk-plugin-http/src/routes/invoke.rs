@@ -1,11 +1,11 @@
 //! `POST invoke/{version}`: validate the envelope, run the first step, answer its state.
 
-use axum::body::Body;
-use axum::extract::{Extension, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Extension, Path, Request, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use bk_plugin_engine::{InvokeError, new_id};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::{english, require_scoped_caller};
 use crate::app_state::AppState;
@@ -18,10 +18,12 @@ pub(crate) async fn invoke(
     Path(version): Path<String>,
     Extension(caller): Extension<Caller>,
     Extension(trace): Extension<TraceContext>,
-    headers: HeaderMap,
-    req_body: Body,
+    req: Request,
 ) -> Response {
-    if let Err(r) = require_scoped_caller(&state, &caller, &headers) {
+    // The headers are read in place (a `HeaderMap` extractor would copy them).
+    let (parts, req_body) = req.into_parts();
+    let headers = &parts.headers;
+    if let Err(r) = require_scoped_caller(&state, &caller, headers) {
         return r;
     }
     let Some(version) = state.engine.registry().get(&version).map(|p| p.version()) else {
@@ -32,10 +34,11 @@ pub(crate) async fn invoke(
         Ok(b) => b,
         Err(r) => return r,
     };
-    if let Err(r) = body::require_json(&headers, &bytes, english(&headers)) {
+    let en = english(headers);
+    if let Err(r) = body::require_json(headers, &bytes, en) {
         return r;
     }
-    let (inputs, context) = match envelope(&bytes, english(&headers)) {
+    let (inputs, context) = match envelope(&bytes, en) {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -56,12 +59,16 @@ pub(crate) async fn invoke(
             state.metrics.invoked(version, code, started.elapsed());
             reply::json(
                 StatusCode::OK,
-                &json!({
-                    "result": true,
-                    "data": {"outputs": done.outputs, "state": code, "err": done.err},
-                    "message": "success",
-                    "trace_id": trace_id,
-                }),
+                &Answer {
+                    result: true,
+                    data: AnswerData {
+                        outputs: done.outputs.as_ref(),
+                        state: code,
+                        err: done.err.as_deref(),
+                    },
+                    message: "success",
+                    trace_id: &trace_id,
+                },
             )
         }
         Err(InvokeError::StoreUnavailable(e)) => {
@@ -71,6 +78,23 @@ pub(crate) async fn invoke(
         // Unregistered between the check and here: impossible, registries are fixed.
         Err(_) => reply::not_found_empty(),
     }
+}
+
+/// The answer of an invoke that ran: `{"result", "data": {"outputs", "state", "err"},
+/// "message", "trace_id"}`, serialised without building a `Value`.
+#[derive(Serialize)]
+struct Answer<'a> {
+    result: bool,
+    data: AnswerData<'a>,
+    message: &'static str,
+    trace_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct AnswerData<'a> {
+    outputs: Option<&'a Map<String, Value>>,
+    state: u8,
+    err: Option<&'a str>,
 }
 
 /// Python type names, as DRF prints them.
