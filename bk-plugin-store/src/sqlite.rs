@@ -490,14 +490,35 @@ mod tests {
         ];
         for (name, statement) in statements {
             let plan = plan(&store, statement).await;
+            // Reading the index of unfinished rows whole reads no finished row.
             let scans = |d: &String| {
-                d.starts_with("SCAN bk_plugin_schedule")
+                (d.starts_with("SCAN bk_plugin_schedule")
                     || d.starts_with("SCAN s ")
-                    || d == "SCAN s"
+                    || d == "SCAN s")
+                    && !d.ends_with("USING INDEX bk_plugin_schedule_unfinished")
             };
             assert!(
                 !plan.iter().any(scans),
                 "{name} scans the schedule table: {plan:?}"
+            );
+        }
+        // Due rows come from the due index, in its order: read through the index of unfinished
+        // rows instead, every waiting row would be read and sorted.
+        for (name, statement) in [
+            ("claim polls", super::CLAIM_POLLS),
+            ("next due", sql::NEXT_DUE),
+        ] {
+            let plan = plan(&store, statement).await;
+            assert!(
+                plan.iter()
+                    .any(|d| d.contains("USING INDEX bk_plugin_schedule_due ")),
+                "{name} does not read the due index: {plan:?}"
+            );
+            assert!(
+                !plan
+                    .iter()
+                    .any(|d| d.contains("bk_plugin_schedule_unfinished")),
+                "{name} reads every unfinished row: {plan:?}"
             );
         }
         store.close().await;
