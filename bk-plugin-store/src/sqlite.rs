@@ -449,8 +449,33 @@ mod tests {
     use serde_json::json;
     use sqlx::Connection as _;
 
-    use super::SqliteStore;
+    use super::{SqliteOptions, SqliteStore};
     use crate::sql;
+
+    /// A store on a fresh file in a directory of its own under the system temp dir; the
+    /// directory is removed when this is dropped, also when the test fails.
+    pub(super) struct TempStore {
+        pub(super) store: SqliteStore,
+        dir: std::path::PathBuf,
+    }
+
+    impl TempStore {
+        /// Opens `options` on `<temp>/bk-plugin-<name>-<pid>/s.db`.
+        pub(super) async fn open(name: &str, options: SqliteOptions) -> TempStore {
+            let dir = std::env::temp_dir().join(format!("bk-plugin-{name}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let store = SqliteStore::open_with(dir.join("s.db"), options)
+                .await
+                .unwrap();
+            TempStore { store, dir }
+        }
+    }
+
+    impl Drop for TempStore {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
 
     /// The query plan of `statement`, one line per step (`?N` and `?` bound to 0).
     async fn plan(store: &SqliteStore, statement: &str) -> Vec<String> {
@@ -470,9 +495,8 @@ mod tests {
     /// here, so the plans are those of a full file too.)
     #[tokio::test]
     async fn no_statement_scans_the_schedule_table() {
-        let dir = std::env::temp_dir().join(format!("bk-plugin-plans-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = SqliteStore::open(dir.join("s.db")).await.unwrap();
+        let temp = TempStore::open("plans", SqliteOptions::default()).await;
+        let store = &temp.store;
         let statements = [
             ("claim polls", super::CLAIM_POLLS),
             ("claim callbacks", super::CLAIM_CALLBACKS),
@@ -489,7 +513,7 @@ mod tests {
             ("state", super::STATE),
         ];
         for (name, statement) in statements {
-            let plan = plan(&store, statement).await;
+            let plan = plan(store, statement).await;
             // Reading the index of unfinished rows whole reads no finished row.
             let scans = |d: &String| {
                 (d.starts_with("SCAN bk_plugin_schedule")
@@ -508,7 +532,7 @@ mod tests {
             ("claim polls", super::CLAIM_POLLS),
             ("next due", sql::NEXT_DUE),
         ] {
-            let plan = plan(&store, statement).await;
+            let plan = plan(store, statement).await;
             assert!(
                 plan.iter()
                     .any(|d| d.contains("USING INDEX bk_plugin_schedule_due ")),
@@ -522,14 +546,12 @@ mod tests {
             );
         }
         store.close().await;
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]
     async fn large_batches_are_not_kept_prepared() {
-        let dir = std::env::temp_dir().join(format!("bk-plugin-prepared-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = SqliteStore::open(dir.join("s.db")).await.unwrap();
+        let temp = TempStore::open("prepared", SqliteOptions::default()).await;
+        let store = &temp.store;
         let cached = || async {
             store
                 .writer
@@ -572,6 +594,5 @@ mod tests {
         store.create_many(batch(2)).await.unwrap();
         assert_eq!(cached().await, before + 1);
         store.close().await;
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

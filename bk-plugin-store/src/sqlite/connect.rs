@@ -117,20 +117,18 @@ impl SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use super::{SqliteOptions, SqliteStore};
+    use super::SqliteOptions;
+    use crate::sqlite::tests::TempStore;
 
     #[tokio::test]
     async fn the_writer_and_the_readers_get_their_page_caches() {
-        let dir = std::env::temp_dir().join(format!("bk-plugin-cache-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
         let options = SqliteOptions {
             writer_cache_kib: 1000,
             reader_cache_kib: 100,
             ..SqliteOptions::default()
         };
-        let store = SqliteStore::open_with(dir.join("s.db"), options)
-            .await
-            .unwrap();
+        let temp = TempStore::open("cache", options).await;
+        let store = &temp.store;
         let pragma = |pool| async move {
             sqlx::query_scalar::<_, i64>("PRAGMA cache_size")
                 .fetch_one(pool)
@@ -140,6 +138,5 @@ mod tests {
         assert_eq!(pragma(&store.writer).await, -1000);
         assert_eq!(pragma(&store.readers).await, -100);
         store.close().await;
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
